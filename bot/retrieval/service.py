@@ -1,0 +1,52 @@
+"""Open a ready-to-answer engine: check the index, rebuild it when stale, refuse a mismatch."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from bot.retrieval.embedders import Embedder, make_embedder
+from bot.retrieval.engine import Engine
+from bot.retrieval.store import BuildReport, IndexUnavailable, build_index, index_state, load_index, read_manifest
+
+
+def print_progress(done: int, total: int, _state: dict = {}) -> None:  # noqa: B006 - per-build state
+    """Progress on stderr: a live line on a terminal, a line every 10% in a log."""
+    if done <= 16 or "start" not in _state:
+        _state.update(start=time.perf_counter(), shown=-1)
+    elapsed = time.perf_counter() - _state["start"]
+    eta = elapsed / done * (total - done) if done else 0
+    line = f"embedding {done}/{total} ({100 * done // max(total, 1)}%), {elapsed:.0f}s elapsed, ~{eta:.0f}s left"
+    if sys.stderr.isatty():
+        print(f"\r{line}  ", end="" if done < total else "\n", file=sys.stderr, flush=True)
+    elif (10 * done // max(total, 1)) != _state["shown"]:
+        _state["shown"] = 10 * done // max(total, 1)
+        print(line, file=sys.stderr, flush=True)
+
+
+def build(kb_dir: Path, index_dir: Path, embedder: Embedder) -> BuildReport:
+    report = build_index(kb_dir, index_dir, embedder, progress=print_progress)
+    print(
+        f"index built in {report.seconds:.1f}s: {report.chunks} chunks, {report.units} units, "
+        f"{report.embedded} embedded now ({report.units - report.embedded} from cache), "
+        f"peak memory {report.peak_rss_mb:.0f} MB -> {index_dir}",
+        file=sys.stderr,
+    )
+    return report
+
+
+def open_engine(kb_dir: Path, index_dir: Path, embedder_id: str, embedder: Embedder | None = None) -> Engine:
+    """An engine over an up-to-date index; a missing or stale index is (re)built first."""
+    state = index_state(index_dir, kb_dir, embedder_id)
+    if state == "mismatch":
+        built = read_manifest(index_dir)["embedder"]
+        raise IndexUnavailable(
+            f"the index in {index_dir} was built with embedder '{built}', but '{embedder_id}' is configured. "
+            f"Rebuild it with `python -m bot index build --embedder {embedder_id}` or set EMBEDDER={built}."
+        )
+    embedder = embedder or make_embedder(embedder_id)
+    if state != "ready":
+        print(f"index is {state}; building it from {kb_dir} ...", file=sys.stderr)
+        build(kb_dir, index_dir, embedder)
+    return Engine(load_index(index_dir), embedder)

