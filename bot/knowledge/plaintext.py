@@ -30,8 +30,7 @@ class Section:
 def repair(raw: str, restorer: AccentRestorer | None = None) -> list[str]:
     """Raw document text -> list of repaired paragraphs (one line each)."""
     text = nfc(raw).replace("\r\n", "\n").replace("\r", "\n")
-    text = re.sub(r"<li[^>]*>|</?ul[^>]*>|<br\s*/?>", "\n", text, flags=re.I)
-    text = strip_markup(text)
+    text = strip_markup(text)  # HTML sits inside table cells: tags become spaces, rows stay whole
     lines = [re.sub(r"[ \u00a0]+", " ", ln).strip() for ln in text.split("\n")]
     lines = _unflatten_tables(lines)
     paragraphs = _join_broken_lines(lines)

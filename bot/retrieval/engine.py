@@ -192,10 +192,12 @@ def trim_for_phone(text: str, limit: int = ANSWER_CHARS) -> str:
     if len(text) <= limit:
         return text
     cut = text[:limit]
-    boundary = max(cut.rfind("\n"), cut.rfind(". "), cut.rfind("; "))
+    boundary = cut.rfind("\n")  # a whole line (a whole numbered step) first
+    if boundary < limit // 2:
+        boundary = max(cut.rfind(". "), cut.rfind("; ")) + 1  # then a whole sentence
     if boundary < limit // 2:
         boundary = cut.rfind(" ")
-    return text[: boundary + 1].rstrip() + "\n" + messages.SEE_MORE
+    return text[:boundary].rstrip() + "\n" + messages.SEE_MORE
 
 
 def _sigmoid(x: float) -> float:
