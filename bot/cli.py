@@ -70,6 +70,29 @@ def ask(
     print(render_text(answer))
 
 
+@app.command()
+def run(
+    channel: Optional[list[str]] = typer.Option(None, "--channel", help="web, telegram or zalo (repeatable); default: every configured one."),
+) -> None:
+    """Start the bot: the web chat, and Telegram and Zalo when their tokens are set."""
+    import asyncio
+
+    from bot.retrieval.store import IndexUnavailable
+    from bot.runner import CHANNEL_MODULES, run as run_channels
+
+    settings = get_settings()
+    channels = channel or settings.channels()
+    unknown = [c for c in channels if c not in CHANNEL_MODULES]
+    if unknown or not channels:
+        typer.echo(f"error: unknown channel {unknown}" if unknown else "error: no channel configured (WEB_PORT=0 and no tokens)", err=True)
+        raise typer.Exit(2)
+    try:
+        asyncio.run(run_channels(settings, channels))
+    except (IndexUnavailable, KnowledgeError, EmbedderError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
 @index_app.command("build")
 def index_build(
     kb: Optional[Path] = KbOption,

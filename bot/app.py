@@ -1,0 +1,23 @@
+"""Wire the parts together once: engine, database, conversation service."""
+
+from __future__ import annotations
+
+from bot.areas import load_areas
+from bot.config import Settings
+from bot.conversation.service import ConversationService
+from bot.knowledge.loaders import load_knowledge
+from bot.retrieval.service import open_engine
+from bot.storage.db import Database
+
+
+def build_service(settings: Settings) -> ConversationService:
+    engine = open_engine(settings.knowledge_dir, settings.index_dir, settings.embedder)
+    kb = load_knowledge(settings.knowledge_dir)
+    return ConversationService(
+        engine,
+        Database(settings.database_url),
+        kb.quiz,
+        load_areas(settings.knowledge_dir / "areas.yaml"),
+        flood_limit=settings.flood_max_messages,
+        flood_window=settings.flood_window_seconds,
+    )

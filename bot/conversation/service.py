@@ -1,0 +1,373 @@
+"""The conversation service: IncomingMessage -> list[OutgoingMessage], with state in the database.
+
+Channel-agnostic: no platform code here. A channel that cannot show buttons (Zalo) gets the same
+choices as numbered lines, and the service remembers them so that '2' or 'B' picks one.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections import OrderedDict, defaultdict, deque
+from dataclasses import replace
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from bot import messages
+from bot.areas import ALL, Area, find_area
+from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
+from bot.knowledge.models import QuizQuestion
+from bot.retrieval.engine import Answer, Engine
+from bot.storage.db import Database
+from bot.storage.models import (
+    Chat,
+    Conversation,
+    Escalation,
+    ProcessedMessage,
+    QuizAnswer,
+    QuizPoll,
+    Subscription,
+    User,
+)
+from bot.textnorm import clean, fold
+
+# Command names, with Vietnamese aliases, mapped to handler names.
+COMMANDS = {
+    "start": "start", "batdau": "start",
+    "help": "help", "trogiup": "help", "huongdan": "help",
+    "topics": "topics", "chude": "topics",
+    "subscribe": "subscribe", "dangky": "subscribe",
+    "unsubscribe": "unsubscribe", "huydangky": "unsubscribe", "stop": "unsubscribe",
+    "quiz": "quiz", "cauhoi": "quiz", "docauhoi": "quiz",
+    "score": "score", "diem": "score",
+    "human": "human", "canbo": "human",
+}
+LETTERS = "ABCD"
+MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
+TOPIC_QUESTIONS = 6
+
+
+class FloodGuard:
+    """At most `limit` messages per user in `window` seconds (per process)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            q = self._seen[key]
+            while q and now - q[0] > self.window:
+                q.popleft()
+            if len(q) >= self.limit:
+                return False
+            q.append(now)
+            return True
+
+
+class ConversationService:
+    def __init__(
+        self,
+        engine: Engine,
+        db: Database,
+        quiz: list[QuizQuestion],
+        areas: list[Area],
+        flood_limit: int = 8,
+        flood_window: float = 30.0,
+    ) -> None:
+        self.engine = engine
+        self.db = db
+        self.quiz = {q.id: q for q in quiz}
+        self.areas = areas
+        self.flood = FloodGuard(flood_limit, flood_window)
+        self._engine_lock = threading.Lock()  # the embedding engine is not shared across threads
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._faq = {c.id.removeprefix("faq:"): c for c in engine.chunks if c.kind == "faq"}
+        self._topics = sorted({c.topic for c in self._faq.values()}, key=list(messages.TOPIC_NAMES).index)
+
+    # -- entry point ---------------------------------------------------------------------------
+
+    def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
+        """Answer one message. Never raises for bad input; a database outage asks to retry."""
+        if msg.kind == "unsupported":
+            return [OutgoingMessage(messages.UNSUPPORTED_ACCOUNT)]  # protected account: store nothing
+        if self._seen_before(msg):
+            return []
+        # Control characters (NUL included, which PostgreSQL refuses) and markup go at the door.
+        msg = replace(msg, text=clean(msg.text), display_name=clean(msg.display_name))
+        if not self.flood.allow(f"{msg.channel}:{msg.user_id}"):
+            return [OutgoingMessage(messages.FLOOD)]
+        try:
+            with self.db.session() as s:
+                user, chat = self._identify(s, msg)
+                out = self._dispatch(s, msg, user, chat)
+                if not msg.buttons:
+                    out = [self._number_choices(chat, m) for m in out]
+                return out
+        except OperationalError:
+            return [OutgoingMessage(messages.RETRY_LATER)]
+
+    # -- dispatch ------------------------------------------------------------------------------
+
+    def _dispatch(self, s: Session, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
+        if msg.kind == "command":
+            handler = COMMANDS.get(msg.command.lower())
+            if handler is None:
+                return [OutgoingMessage(messages.UNKNOWN_COMMAND.format(command=msg.command[:32]))]
+            return getattr(self, f"_cmd_{handler}")(s, msg, user, chat)
+        if msg.kind == "button":
+            return self._button(s, msg.data, msg, user, chat)
+        if msg.kind == "poll_answer":
+            return self._poll_answer(s, msg.channel, msg.poll_id, msg.option, user)
+        if msg.kind != "text":
+            return [OutgoingMessage(messages.NOT_TEXT)]
+        text = msg.text.strip()
+        pending = (chat.state or {}).get("choices")
+        if pending and re.fullmatch(r"[0-9]{1,2}|[a-dA-D]", text):
+            return self._pick_choice(s, text, pending, msg, user, chat)
+        chat.state = None
+        return self._question(s, text, msg, user, chat)
+
+    def _button(self, s: Session, data: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
+        kind, _, arg = data.partition(":")
+        if kind == "fb":
+            return self._feedback(s, arg, user)
+        if kind == "rq":
+            log_id, _, n = arg.partition(":")
+            log = s.get(Conversation, int(log_id)) if log_id.isdigit() else None
+            if log and log.user_id == user.id and n.isdigit() and int(n) < len(log.related):
+                return self._question(s, log.related[int(n)], msg, user, chat)
+        elif kind == "esc":
+            log = s.get(Conversation, int(arg)) if arg.isdigit() else None
+            if log and log.user_id == user.id:
+                return [self._escalate(s, log.question, user, chat, log.id)]
+            return [OutgoingMessage(messages.ESCALATE_ASK)]
+        elif kind == "tp" and arg in self._topics:
+            return [self._topic_questions(arg)]
+        elif kind == "fq" and arg in self._faq:
+            return self._question(s, self._faq[arg].title, msg, user, chat)
+        elif kind == "sub":
+            area = None if arg == ALL else find_area(self.areas, arg)
+            if arg == ALL or area:
+                return [self._subscribe(s, user, chat, area)]
+        elif kind == "qa":
+            poll_id, _, choice = arg.partition(":")
+            if choice.isdigit():
+                return self._poll_answer(s, msg.channel, poll_id, int(choice), user)
+        return [OutgoingMessage(messages.HELP)]
+
+    def _pick_choice(self, s: Session, text: str, pending: list[str], msg, user, chat) -> list[OutgoingMessage]:
+        index = int(text) - 1 if text.isdigit() else LETTERS.index(text.upper())
+        if not 0 <= index < len(pending):
+            return [OutgoingMessage(messages.CHOICE_UNKNOWN)]
+        chat.state = None
+        return self._button(s, pending[index], msg, user, chat)
+
+    # -- questions -----------------------------------------------------------------------------
+
+    def _question(self, s: Session, text: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
+        with self._engine_lock:
+            answer = self.engine.ask(text)
+        log = Conversation(
+            user_id=user.id, chat_id=chat.id, channel=msg.channel, question=text[:4000], chunk_id=answer.chunk_id,
+            topic=answer.topic, answered=answer.answered, confidence=answer.confidence, related=answer.related,
+            latency_ms=answer.latency_ms,
+        )
+        s.add(log)
+        s.flush()
+        return [self._render_answer(answer, log.id)]
+
+    def _render_answer(self, answer: Answer, log_id: int) -> OutgoingMessage:
+        if not answer.answered:
+            if answer.answer == messages.DECLINE_EMPTY:
+                return OutgoingMessage(answer.answer)
+            rows = [[Button(messages.TOPIC_NAMES[t], f"tp:{t}")] for t in answer.topics if t in messages.TOPIC_NAMES]
+            rows.append([Button(messages.BUTTON_ESCALATE, f"esc:{log_id}")])
+            return OutgoingMessage(answer.answer, rows)
+        text = answer.answer
+        if answer.sources:
+            text += f"\n\n{messages.SOURCE_PREFIX}: " + "; ".join(src["title"] for src in answer.sources)
+        rows = [[Button(messages.BUTTON_LIKE, f"fb:{log_id}:1"), Button(messages.BUTTON_DISLIKE, f"fb:{log_id}:-1")]]
+        rows += [[Button(q, f"rq:{log_id}:{i}")] for i, q in enumerate(answer.related[:3])]
+        rows.append([Button(messages.BUTTON_ESCALATE, f"esc:{log_id}")])
+        return OutgoingMessage(text, rows)
+
+    def _feedback(self, s: Session, arg: str, user: User) -> list[OutgoingMessage]:
+        log_id, _, value = arg.partition(":")
+        log = s.get(Conversation, int(log_id)) if log_id.isdigit() else None
+        if log is None or log.user_id != user.id or value not in ("1", "-1"):
+            return [OutgoingMessage(messages.HELP)]
+        log.feedback = int(value)
+        if value == "1":
+            return [OutgoingMessage(messages.FEEDBACK_THANKS)]
+        return [OutgoingMessage(messages.FEEDBACK_SORRY, [[Button(messages.BUTTON_ESCALATE, f"esc:{log.id}")]])]
+
+    def _escalate(self, s: Session, question: str, user: User, chat: Chat, log_id: int | None) -> OutgoingMessage:
+        esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=question[:4000], area=user.area)
+        s.add(esc)
+        s.flush()
+        return OutgoingMessage(messages.ESCALATED.format(id=esc.id))
+
+    def _topic_questions(self, topic: str) -> OutgoingMessage:
+        entries = [c for c in self._faq.values() if c.topic == topic][:TOPIC_QUESTIONS]
+        rows = [[Button(c.title, f"fq:{c.id.removeprefix('faq:')}")] for c in entries]
+        rows = [r for r in rows if len(r[0].data.encode()) <= MAX_CALLBACK_BYTES]
+        return OutgoingMessage(messages.TOPIC_QUESTIONS.format(topic=messages.TOPIC_NAMES.get(topic, topic)), rows)
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def _cmd_start(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        name = msg.display_name.strip() or "bạn"
+        return [OutgoingMessage(messages.WELCOME.format(name=name), self._topic_rows())]
+
+    def _cmd_help(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        return [OutgoingMessage(messages.HELP)]
+
+    def _cmd_topics(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        return [OutgoingMessage(messages.TOPICS_PROMPT, self._topic_rows())]
+
+    def _topic_rows(self) -> list[list[Button]]:
+        return [[Button(messages.TOPIC_NAMES[t], f"tp:{t}")] for t in self._topics]
+
+    def _cmd_human(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        question = msg.text.strip()
+        if not question:
+            return [OutgoingMessage(messages.ESCALATE_ASK)]
+        return [self._escalate(s, question, user, chat, None)]
+
+    def _cmd_subscribe(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        query = msg.text.strip()
+        if fold(query) in ("all", "tat ca", "toan quoc"):
+            return [self._subscribe(s, user, chat, None)]
+        if query:
+            area = find_area(self.areas, query)
+            if area:
+                return [self._subscribe(s, user, chat, area)]
+            return [OutgoingMessage(messages.SUBSCRIBE_UNKNOWN.format(query=query[:60]), self._area_rows())]
+        return [OutgoingMessage(messages.SUBSCRIBE_PROMPT, self._area_rows())]
+
+    def _area_rows(self) -> list[list[Button]]:
+        rows = [[Button(messages.BUTTON_ALL_AREAS, f"sub:{ALL}")]]
+        return rows + [[Button(a.name, f"sub:{a.code}")] for a in self.areas]
+
+    def _subscribe(self, s: Session, user: User, chat: Chat, area: Area | None) -> OutgoingMessage:
+        code = area.code if area else ALL
+        if s.scalar(select(Subscription).where(Subscription.user_id == user.id, Subscription.area == code)) is None:
+            s.add(Subscription(user_id=user.id, chat_id=chat.id, area=code))
+        if area:
+            user.area = area.code
+        return OutgoingMessage(messages.SUBSCRIBED.format(area=area.name if area else messages.BUTTON_ALL_AREAS.lower()))
+
+    def _cmd_unsubscribe(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        subs = s.scalars(select(Subscription).where(Subscription.user_id == user.id)).all()
+        if not subs:
+            return [OutgoingMessage(messages.NOT_SUBSCRIBED)]
+        for sub in subs:
+            s.delete(sub)
+        return [OutgoingMessage(messages.UNSUBSCRIBED)]
+
+    def _cmd_quiz(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        if not self.quiz:
+            return [OutgoingMessage(messages.QUIZ_EMPTY)]
+        answered = set(s.scalars(select(QuizAnswer.quiz_id).where(QuizAnswer.user_id == user.id)))
+        fresh = [q for q in self.quiz.values() if q.id not in answered] or list(self.quiz.values())
+        return [self.quiz_message(s, random.choice(fresh), chat, msg.channel, msg.buttons)]
+
+    def quiz_message(self, s: Session, q: QuizQuestion, chat: Chat, channel: str, buttons: bool) -> OutgoingMessage:
+        """A quiz question for a chat; channels with native quizzes use `quiz`, others the buttons."""
+        poll = QuizPoll(channel=channel, quiz_id=q.id, chat_id=chat.id)
+        s.add(poll)
+        s.flush()
+        rows = [[Button(f"{LETTERS[i]}. {o}", f"qa:{poll.id}:{i}")] for i, o in enumerate(q.options)]
+        quiz = Quiz(poll.id, q.question, q.options, q.answer, q.explanation)
+        return OutgoingMessage(f"❓ {q.question}", rows, quiz=quiz)
+
+    def register_poll(self, poll: int, platform_poll_id: str) -> None:
+        """Remember the platform's id of a native quiz poll, so its answers can be scored."""
+        with self.db.session() as s:
+            row = s.get(QuizPoll, poll)
+            if row is not None:
+                row.poll_id = platform_poll_id
+
+    def _poll_answer(self, s: Session, channel: str, poll_id: str, option: int, user: User) -> list[OutgoingMessage]:
+        poll = s.get(QuizPoll, int(poll_id)) if poll_id.isdigit() and channel != "telegram" else None
+        if poll is None:
+            poll = s.scalar(select(QuizPoll).where(QuizPoll.channel == channel, QuizPoll.poll_id == poll_id))
+        q = self.quiz.get(poll.quiz_id) if poll else None
+        if q is None or not 0 <= option < len(q.options):
+            return [OutgoingMessage(messages.HELP)]
+        try:
+            with s.begin_nested():
+                s.add(QuizAnswer(user_id=user.id, poll_id=poll.id, quiz_id=q.id, choice=option, correct=option == q.answer))
+        except IntegrityError:
+            return [OutgoingMessage(messages.QUIZ_ALREADY)]
+        if channel == "telegram":
+            return []  # Telegram shows the result and explanation in the poll itself
+        if option == q.answer:
+            return [OutgoingMessage(messages.QUIZ_RIGHT.format(explanation=q.explanation))]
+        right = f"{LETTERS[q.answer]}. {q.options[q.answer]}"
+        return [OutgoingMessage(messages.QUIZ_WRONG.format(answer=right, explanation=q.explanation))]
+
+    def _cmd_score(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        total, right = s.execute(
+            select(func.count(QuizAnswer.id), func.coalesce(func.sum(case((QuizAnswer.correct, 1), else_=0)), 0)).where(
+                QuizAnswer.user_id == user.id
+            )
+        ).one()
+        if not total:
+            return [OutgoingMessage(messages.SCORE_NONE)]
+        return [OutgoingMessage(messages.SCORE.format(right=right, total=total))]
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _identify(self, s: Session, msg: IncomingMessage) -> tuple[User, Chat]:
+        user = s.scalar(select(User).where(User.channel == msg.channel, User.external_id == msg.user_id))
+        if user is None:
+            user = User(channel=msg.channel, external_id=msg.user_id, display_name=msg.display_name[:128])
+            s.add(user)
+        chat = s.scalar(select(Chat).where(Chat.channel == msg.channel, Chat.external_id == msg.chat_id))
+        if chat is None:
+            chat = Chat(channel=msg.channel, external_id=msg.chat_id, kind=msg.chat_type)
+            s.add(chat)
+        s.flush()
+        return user, chat
+
+    def _seen_before(self, msg: IncomingMessage) -> bool:
+        """True for a message id already handled (a platform redelivering an update)."""
+        if not msg.message_id:
+            return False
+        key = f"{msg.channel}:{msg.chat_id}:{msg.message_id}"[:160]
+        if key in self._recent:
+            return True
+        self._recent[key] = None
+        if len(self._recent) > 10_000:
+            self._recent.popitem(last=False)
+        try:
+            with self.db.session() as s:
+                s.add(ProcessedMessage(key=key))
+        except IntegrityError:
+            return True  # another worker process took it
+        except OperationalError:
+            return False
+        return False
+
+    def _number_choices(self, chat: Chat, out: OutgoingMessage) -> OutgoingMessage:
+        """For channels without buttons: list the choices as numbers (quiz options as letters)."""
+        choices = [b for row in out.buttons for b in row if b.data]
+        if not choices:
+            return out
+        is_quiz = out.quiz is not None
+        lines = [out.text, ""]
+        for i, b in enumerate(choices):
+            label = b.label if is_quiz else f"{i + 1}. {b.label}"
+            lines.append(label)
+        lines += ["", messages.QUIZ_CHOICE_PROMPT if is_quiz else messages.CHOICE_PROMPT]
+        chat.state = {"choices": [b.data for b in choices]}
+        return OutgoingMessage("\n".join(lines), chat_id=out.chat_id)
+

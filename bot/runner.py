@@ -1,0 +1,40 @@
+"""`python -m bot run`: start the configured channels in one process around one service.
+
+Each channel module defines `Channel(service, settings)` with:
+  async run(stop: asyncio.Event)  runs until `stop` is set
+  routes() -> list                Starlette routes it needs on the web server (webhooks); may be []
+The web channel serves its own pages plus every other channel's routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import signal
+import sys
+
+from bot.app import build_service
+from bot.config import Settings
+
+CHANNEL_MODULES = {"web": "bot.channels.web", "telegram": "bot.channels.telegram", "zalo": "bot.channels.zalo"}
+
+
+async def run(settings: Settings, channels: list[str]) -> None:
+    service = build_service(settings)
+    instances = {name: importlib.import_module(CHANNEL_MODULES[name]).Channel(service, settings) for name in channels}
+    if "web" in instances:
+        for name, channel in instances.items():
+            if name != "web":
+                instances["web"].add_routes(channel.routes())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"running channels: {', '.join(channels)}", file=sys.stderr)
+    tasks = [asyncio.create_task(c.run(stop), name=n) for n, c in instances.items()]
+    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        if task.exception():
+            raise task.exception()

@@ -1,0 +1,135 @@
+"""Database tables (SQLAlchemy 2.x). The schema itself is created by Alembic migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    """A person on one channel. Roles: citizen (everyone), team, admin."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    role: Mapped[str] = mapped_column(String(16), default="citizen")
+    area: Mapped[str] = mapped_column(String(128), default="")  # the citizen's own area, if given
+    blocked_bot: Mapped[bool] = mapped_column(Boolean, default=False)  # 403 from the platform
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Chat(Base):
+    """Where messages go: a private chat or a group on one channel."""
+
+    __tablename__ = "chats"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="private")  # private | group
+    state: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, nullable=True)  # pending numbered choices
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("user_id", "area"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    area: Mapped[str] = mapped_column(String(128))  # 'all', a province, or 'province/commune'
+    quiz: Mapped[bool] = mapped_column(Boolean, default=True)  # daily quiz pushes wanted
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Conversation(Base):
+    """One question and what the bot did with it."""
+
+    __tablename__ = "conversation_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    question: Mapped[str] = mapped_column(Text)
+    chunk_id: Mapped[str] = mapped_column(String(160), default="")
+    topic: Mapped[str] = mapped_column(String(32), default="")
+    answered: Mapped[bool] = mapped_column(Boolean)
+    confidence: Mapped[float] = mapped_column(Float)
+    related: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    feedback: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # +1 / -1
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class Escalation(Base):
+    """A question passed to the community digital technology team."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    conversation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("conversation_log.id"), nullable=True)
+    question: Mapped[str] = mapped_column(Text)
+    area: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | answered
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class QuizPoll(Base):
+    """A quiz question sent to a chat; a platform poll id maps answers back to it."""
+
+    __tablename__ = "quiz_polls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    poll_id: Mapped[str] = mapped_column(String(64), index=True, default="")
+    quiz_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QuizAnswer(Base):
+    __tablename__ = "quiz_answers"
+    __table_args__ = (UniqueConstraint("user_id", "poll_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("quiz_polls.id", ondelete="CASCADE"))
+    quiz_id: Mapped[str] = mapped_column(String(64))
+    choice: Mapped[int] = mapped_column(Integer)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class ProcessedMessage(Base):
+    """Platform message ids already handled, so a redelivered update is not answered twice."""
+
+    __tablename__ = "processed_messages"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+__all__ = [
+    "Base", "User", "Chat", "Subscription", "Conversation", "Escalation", "QuizPoll", "QuizAnswer",
+    "ProcessedMessage",
+]
