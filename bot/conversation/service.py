@@ -171,9 +171,13 @@ class ConversationService:
 
     # -- questions -----------------------------------------------------------------------------
 
-    def _question(self, s: Session, text: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
+    def ask(self, question: str) -> Answer:
+        """The engine's answer alone, outside any conversation (the web API); safe from any thread."""
         with self._engine_lock:
-            answer = self.engine.ask(text)
+            return self.engine.ask(question)
+
+    def _question(self, s: Session, text: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
+        answer = self.ask(text)
         log = Conversation(
             user_id=user.id, chat_id=chat.id, channel=msg.channel, question=text[:4000], chunk_id=answer.chunk_id,
             topic=answer.topic, answered=answer.answered, confidence=answer.confidence, related=answer.related,
@@ -295,6 +299,13 @@ class ConversationService:
             if row is not None:
                 row.poll_id = platform_poll_id
 
+    def mark_blocked(self, channel: str, user_id: str) -> None:
+        """Remember that a person blocked the bot (the platform refused to deliver with 403)."""
+        with self.db.session() as s:
+            user = s.scalar(select(User).where(User.channel == channel, User.external_id == user_id))
+            if user is not None:
+                user.blocked_bot = True
+
     def _poll_answer(self, s: Session, channel: str, poll_id: str, option: int, user: User) -> list[OutgoingMessage]:
         poll = s.get(QuizPoll, int(poll_id)) if poll_id.isdigit() and channel != "telegram" else None
         if poll is None:
@@ -331,6 +342,8 @@ class ConversationService:
         if user is None:
             user = User(channel=msg.channel, external_id=msg.user_id, display_name=msg.display_name[:128])
             s.add(user)
+        elif user.blocked_bot:
+            user.blocked_bot = False  # writing again means they unblocked the bot
         chat = s.scalar(select(Chat).where(Chat.channel == msg.channel, Chat.external_id == msg.chat_id))
         if chat is None:
             chat = Chat(channel=msg.channel, external_id=msg.chat_id, kind=msg.chat_type)
