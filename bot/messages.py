@@ -77,3 +77,10 @@ UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh «/{command}». Gõ /help để xem 
 NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Bạn hãy gõ câu hỏi bằng chữ nhé."
 UNSUPPORTED_ACCOUNT = "Xin lỗi, tôi chưa thể trò chuyện với tài khoản này."
 RETRY_LATER = "Xin lỗi, hệ thống đang bận. Bạn vui lòng thử lại sau ít phút."
+
+# --- web chat API (bot/channels/web_api.py): shown to people when a request is refused ---
+WEB_BAD_REQUEST = "Yêu cầu không hợp lệ. Bạn hãy tải lại trang rồi thử lại."
+WEB_TOO_LARGE = "Tin nhắn quá dài. Bạn hãy hỏi ngắn gọn hơn."
+WEB_NEED_QUESTION = "Bạn chưa nhập câu hỏi. Hãy gõ câu hỏi của bạn, ví dụ: «Cách kích hoạt VNeID mức 2?»"
+WEB_NOT_FOUND = "Không tìm thấy trang bạn cần."
+WEB_ERROR = "Xin lỗi, hệ thống gặp sự cố. Bạn vui lòng thử lại sau ít phút."

@@ -1,0 +1,161 @@
+"""The web chat's JSON API: /api/ask (one answer), /api/chat (a conversation), /healthz.
+
+Every refusal is a 4xx JSON object: `error` in English for operators, `message` in Vietnamese for
+people. Bodies are read in pieces and refused (413) as soon as they exceed the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot import messages
+from bot.conversation.service import ConversationService
+from bot.conversation.types import IncomingMessage, OutgoingMessage
+
+log = logging.getLogger(__name__)
+
+VISITOR_COOKIE = "bdhvs_visitor"
+VISITOR_ID = re.compile(r"[0-9a-f]{32}")
+VISITOR_MAX_AGE = 365 * 24 * 3600
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, message: str = messages.WEB_BAD_REQUEST) -> None:
+        super().__init__(error)
+        self.status, self.error, self.message = status, error, message
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"error": self.error, "message": self.message}, self.status, headers=NO_STORE)
+
+
+async def read_json_object(request: Request, limit: int) -> dict:
+    """The body as a JSON object, or ApiError: 415 not JSON, 413 too large, 400 malformed, 422 not an object."""
+    media_type, _, params = request.headers.get("content-type", "").partition(";")
+    charset = params.strip().lower().removeprefix("charset=").strip('"') if params.strip() else "utf-8"
+    if media_type.strip().lower() != "application/json" or charset not in ("utf-8", "utf8"):
+        raise ApiError(415, "Content-Type must be application/json (UTF-8)")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise ApiError(413, f"body larger than {limit} bytes", messages.WEB_TOO_LARGE)
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > limit:
+            raise ApiError(413, f"body larger than {limit} bytes", messages.WEB_TOO_LARGE)
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "body is not valid UTF-8") from None
+    except ValueError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "body must be a JSON object")
+    return data
+
+
+def text_field(data: dict, name: str) -> str:
+    """A non-empty string field that can be stored and sent back (no lone surrogates)."""
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(422, f"'{name}' must be a non-empty string", messages.WEB_NEED_QUESTION)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, f"'{name}' contains invalid Unicode (lone surrogates)") from None
+    return value
+
+
+def incoming(data: dict, visitor: str) -> IncomingMessage:
+    """{"text": ...} (a command when it starts with '/') or {"button": data} -> an IncomingMessage."""
+    if ("text" in data) == ("button" in data):
+        raise ApiError(422, "give exactly one of 'text' or 'button'", messages.WEB_NEED_QUESTION)
+    base = dict(channel="web", user_id=visitor, chat_id=visitor)
+    if "button" in data:
+        return IncomingMessage(kind="button", data=text_field(data, "button"), **base)
+    said = text_field(data, "text").strip()
+    if said.startswith("/"):
+        command, _, args = said[1:].partition(" ")
+        return IncomingMessage(kind="command", command=command, text=args, **base)
+    return IncomingMessage(kind="text", text=said, **base)
+
+
+def outgoing_json(message: OutgoingMessage) -> dict:
+    """A reply for the page; a quiz carries its question and options, never its answer."""
+    buttons = [[{"label": b.label, "data": b.data, "url": b.url} for b in row] for row in message.buttons]
+    quiz = {"question": message.quiz.question, "options": list(message.quiz.options)} if message.quiz else None
+    return {"text": message.text, "buttons": buttons, "quiz": quiz}
+
+
+class WebApi:
+    def __init__(self, service: ConversationService, max_body_bytes: int) -> None:
+        self.service = service
+        self.limit = max_body_bytes
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/ask", self.ask, methods=["POST"]),
+            Route("/api/chat", self.chat, methods=["POST"]),
+            Route("/healthz", self.healthz, methods=["GET"]),
+        ]
+
+    async def ask(self, request: Request) -> Response:
+        """The same object as `python -m bot ask --json`."""
+        try:
+            question = text_field(await read_json_object(request, self.limit), "question")
+        except ApiError as exc:
+            return exc.response()
+        answer = await asyncio.to_thread(self.service.ask, question)
+        return JSONResponse(answer.to_json(), headers=NO_STORE)
+
+    async def chat(self, request: Request) -> Response:
+        visitor = request.cookies.get(VISITOR_COOKIE, "")
+        known = VISITOR_ID.fullmatch(visitor) is not None
+        if not known:
+            visitor = secrets.token_hex(16)
+        try:
+            msg = incoming(await read_json_object(request, self.limit), visitor)
+        except ApiError as exc:
+            return exc.response()
+        replies = await asyncio.to_thread(self.service.handle, msg)
+        response = JSONResponse({"messages": [outgoing_json(m) for m in replies]}, headers=NO_STORE)
+        if not known:
+            set_visitor_cookie(response, visitor, secure=request.url.scheme == "https")
+        return response
+
+    async def healthz(self, request: Request) -> Response:
+        manifest = self.service.engine.index.manifest
+        database = await asyncio.to_thread(self._database_state)
+        body = {
+            "status": "ok" if database == "ok" else "degraded",
+            "index": {k: manifest.get(k) for k in ("chunks", "embedder", "built_at")},
+            "database": database,
+        }
+        return JSONResponse(body, 200 if database == "ok" else 503, headers=NO_STORE)
+
+    def _database_state(self) -> str:
+        try:
+            with self.service.db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return "ok"
+        except Exception as exc:  # any driver error means "unreachable" to a health check
+            log.warning("health check: database unreachable: %s", type(exc).__name__)
+            return "error"
+
+
+def set_visitor_cookie(response: Response, visitor: str, secure: bool) -> None:
+    """HttpOnly, SameSite=Lax; over HTTPS also partitioned (CHIPS) with SameSite=None so that the
+    chat keeps its session inside a portal's iframe, where browsers withhold Lax cookies."""
+    response.set_cookie(
+        VISITOR_COOKIE, visitor, max_age=VISITOR_MAX_AGE, path="/", httponly=True,
+        samesite="none" if secure else "lax", secure=secure, partitioned=secure,
+    )

@@ -1,0 +1,80 @@
+"""A real web channel (uvicorn on 127.0.0.1, random port) around a real service, for the web tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+
+from bot.areas import load_areas
+from bot.channels.web import Channel
+from bot.config import Settings
+from bot.conversation.service import ConversationService
+from bot.knowledge.models import QuizQuestion
+from bot.retrieval.engine import Engine
+from bot.storage.db import Database
+from tests.conftest import KNOWLEDGE
+
+PORTAL = "https://portal.example.vn"
+QUIZ = [
+    QuizQuestion("quiz-w-01", "vneid", "easy", "Tài khoản VNeID mức 2 đăng ký ở đâu?", ("Ở chợ", "Ở cơ quan Công an", "Ở trường học", "Ở nhà"),
+                 1, "Mức 2 đăng ký tại cơ quan Công an.", "NĐ 69/2024", "2026-11-23"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_service(engine: Engine, database_url: str, **kw) -> ConversationService:
+    database = Database(database_url, run_migrations=database_url.startswith("sqlite"))
+    return ConversationService(engine, database, QUIZ, load_areas(KNOWLEDGE / "areas.yaml"), **kw)
+
+
+@contextlib.contextmanager
+def serve(service: ConversationService, **settings) -> Iterator[str]:
+    """Run Channel.run(stop) in a thread with its own event loop; yield the base URL; stop it cleanly."""
+    config = Settings(_env_file=None, web_port=free_port(), **{"web_allowed_origins": PORTAL, **settings})
+    channel = Channel(service, config)
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    failure: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            loop.run_until_complete(channel.run(stop))
+        except BaseException as exc:  # reported by the fixture below
+            failure.append(exc)
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{config.web_port}"
+    deadline = time.monotonic() + 30
+    while True:
+        assert not failure, failure
+        try:
+            httpx.get(f"{base}/widget.js", timeout=2)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "web channel did not start"
+            time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(15)
+        assert not thread.is_alive(), "web channel did not stop"
+        assert not failure, failure
+        loop.close()
+
+
+def database_url(directory: Path) -> str:
+    return f"sqlite:///{directory / 'bot.db'}"
