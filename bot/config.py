@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +26,7 @@ class Settings(BaseSettings):
     # conversation
     flood_max_messages: int = 8
     flood_window_seconds: float = 30.0
+    public_bot_url: str = ""  # the bot's public link, printed on answer cards (empty: no link line)
 
     # web chat (WEB_PORT=0 disables it)
     web_host: str = "127.0.0.1"
@@ -43,6 +46,24 @@ class Settings(BaseSettings):
     zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
     zalo_webhook_url: str = ""
     zalo_secret_token: str = ""
+
+    # campaigns and quiz pushes (bot/campaigns; see docs/campaigns.md)
+    scheduler_enabled: bool = True  # `python -m bot run` also runs the campaign scheduler and senders
+    quiet_hours: str = "21-7"  # no pushes from 21:00 to 07:00 Vietnam time; empty: none
+    zalo_rate_per_sec: float = 5.0
+    zalo_push_window_hours: float = 48.0  # Zalo takes pushes only for chats that wrote this recently
+    sender_concurrency: int = 4  # messages in flight per channel
+    outbox_batch: int = 500  # recipients per enqueue transaction; most rows claimed at once
+    outbox_lease_seconds: float = 60.0  # a claimed row whose sender died is retried after this
+    outbox_retry_seconds: float = 5.0  # first backoff after a transient error (doubles each attempt)
+    campaign_sync_seconds: float = 2.0  # how often the running bot picks up campaigns added from the CLI
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        if value.strip() and not re.fullmatch(r"([01]?\d|2[0-3])-([01]?\d|2[0-3])", value.strip()):
+            raise ValueError("QUIET_HOURS must look like 21-7 (hours, Vietnam time) or be empty")
+        return value.strip()
 
     def channels(self) -> list[str]:
         """The channels this configuration can run: web unless WEB_PORT=0, others when a token is set."""
