@@ -65,7 +65,8 @@ class SentenceTransformerEmbedder:
                 f"cannot load sentence-transformers model '{name_or_path}' offline: {exc}. "
                 "Give a local path or a model already in the Hugging Face cache."
             ) from exc
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         self.id = f"st:{name_or_path}"
         self._e5 = "e5" in name_or_path.lower()
 
