@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from bot.campaigns.cli import campaign_app
 from bot.config import get_settings
 from bot.knowledge.loaders import load_knowledge
 from bot.knowledge.models import KnowledgeError
@@ -20,6 +21,7 @@ index_app = typer.Typer(help="Build the retrieval index.", no_args_is_help=True)
 kb_app = typer.Typer(help="Inspect the knowledge base.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(kb_app, name="kb")
+app.add_typer(campaign_app, name="campaign")
 
 KbOption = typer.Option(None, "--kb", help="Knowledge directory (default: KNOWLEDGE_DIR or ./knowledge).")
 IndexOption = typer.Option(None, "--index", help="Index directory (default: INDEX_DIR or ./index).")

@@ -84,3 +84,138 @@ WEB_TOO_LARGE = "Tin nhắn quá dài. Bạn hãy hỏi ngắn gọn hơn."
 WEB_NEED_QUESTION = "Bạn chưa nhập câu hỏi. Hãy gõ câu hỏi của bạn, ví dụ: «Cách kích hoạt VNeID mức 2?»"
 WEB_NOT_FOUND = "Không tìm thấy trang bạn cần."
 WEB_ERROR = "Xin lỗi, hệ thống gặp sự cố. Bạn vui lòng thử lại sau ít phút."
+
+# --- relay inbox and roles (bot/relay/): community team members and admins ---
+RELAY_ROLE_NAMES = {"team": "thành viên Tổ công nghệ số cộng đồng", "admin": "quản trị viên"}
+RELAY_TEAM_ONLY = "Lệnh này chỉ dành cho thành viên Tổ công nghệ số cộng đồng."
+RELAY_ADMIN_ONLY = "Lệnh này chỉ dành cho quản trị viên."
+RELAY_PRIVATE_ONLY = "Vì an toàn thông tin, bạn hãy dùng lệnh này trong tin nhắn riêng với bot, không dùng trong nhóm."
+RELAY_AREA_UNKNOWN = "chưa rõ khu vực"
+RELAY_WAIT_NOW = "vừa xong"
+RELAY_WAIT_MINUTES = "{m} phút"
+RELAY_WAIT_HOURS = "{h} giờ {m} phút"
+RELAY_WAIT_DAYS = "{d} ngày {h} giờ"
+RELAY_STATUS = {"open": "chưa ai nhận", "claimed": "đã có người nhận", "mine": "bạn đã nhận", "answered": "đã trả lời"}
+RELAY_INBOX_EMPTY = "Hộp thư trống: không có câu hỏi nào đang chờ ở khu vực của bạn."
+RELAY_INBOX_HEADER = "📥 {count} câu hỏi đang chờ (cũ nhất trước):"
+RELAY_INBOX_ITEM = "#{id} · {area} · chờ {waited} · {status}\n{question}"
+RELAY_FOLLOWUP_MARK = "↪ Hỏi thêm"
+RELAY_INBOX_FOOTER = "Gõ /nhan <mã> để nhận, /traloi <mã> <nội dung> để trả lời."
+RELAY_NOT_FOUND = "Không tìm thấy câu hỏi #{id} trong khu vực của bạn."
+RELAY_CLAIM_USAGE = "Cách dùng: /nhan <mã câu hỏi>, ví dụ: /nhan 12"
+RELAY_CLAIMED = "Bạn đã nhận câu hỏi #{id} ({area}):\n{question}\n\nTrả lời bằng: /traloi {id} <nội dung trả lời>"
+RELAY_CLAIMED_BY_OTHER = "Câu hỏi #{id} đã có cán bộ khác nhận."
+RELAY_ALREADY_ANSWERED = "Câu hỏi #{id} đã được trả lời. Nếu người hỏi hỏi thêm, câu hỏi sẽ mở lại."
+RELAY_REPLY_USAGE = (
+    "Cách dùng: /traloi <mã câu hỏi> <nội dung trả lời>, "
+    "ví dụ: /traloi 12 Bác mang căn cước đến công an xã để được hỗ trợ."
+)
+RELAY_REPLY_SENT = "Đã gửi câu trả lời cho người hỏi #{id} và đóng câu hỏi. Gõ /luufaq {id} nếu muốn lưu thành câu hỏi thường gặp."
+RELAY_REPLY_QUEUED = (
+    "Đã lưu câu trả lời cho #{id} và đóng câu hỏi. Người hỏi dùng kênh khác, "
+    "họ sẽ nhận được câu trả lời ngay khi nhắn tin cho bot."
+)
+RELAY_ANSWER = (
+    "💬 Tổ công nghệ số cộng đồng trả lời câu hỏi #{id} của bạn:\n\n{answer}\n\n"
+    "Nếu cần hỏi thêm, bấm «Hỏi thêm» hoặc gõ: /canbo #{id} <điều bạn muốn hỏi>"
+)
+RELAY_BUTTON_FOLLOWUP = "💬 Hỏi thêm"
+RELAY_FOLLOWUP_ASK = "Bạn hãy gõ điều muốn hỏi thêm về câu hỏi #{id}."
+RELAY_FOLLOWUP_SENT = (
+    "Đã chuyển điều bạn hỏi thêm cho Tổ công nghệ số cộng đồng (mã #{id}). "
+    "Cán bộ sẽ trả lời bạn ngay trong cuộc trò chuyện này."
+)
+RELAY_FOLLOWUP_NOT_FOUND = "Không tìm thấy câu hỏi #{id} của bạn. Gõ /canbo <câu hỏi> để gửi câu hỏi mới."
+RELAY_NEW_QUESTION = "📥 Câu hỏi mới #{id} · {area}:\n{question}\n\nGõ /nhan {id} để nhận, hoặc /hopthu để xem tất cả."
+RELAY_REOPENED = "🔁 Người hỏi #{id} · {area} hỏi thêm:\n{question}\n\nTrả lời bằng: /traloi {id} <nội dung trả lời>"
+RELAY_SAVEFAQ_USAGE = "Cách dùng: /luufaq <mã câu hỏi đã trả lời>, ví dụ: /luufaq 12"
+RELAY_SAVEFAQ_DONE = "Đã lưu bản nháp câu hỏi thường gặp số {draft} từ câu hỏi #{id}. Quản trị viên sẽ xem và duyệt."
+RELAY_SAVEFAQ_NO_ANSWER = "Câu hỏi #{id} chưa có câu trả lời để lưu."
+RELAY_SEARCH_USAGE = "Cách dùng: /timkiem <từ khóa>, ví dụ: /timkiem kích hoạt VNeID"
+RELAY_SEARCH_HEADER = "🔎 Kết quả cho «{query}»:"
+RELAY_SEARCH_ITEM = "{n}. {title} ({source})"
+RELAY_SEARCH_EMPTY = "Không tìm thấy nội dung phù hợp với «{query}»."
+RELAY_SEARCH_FOOTER = "Chọn một kết quả để lấy thẻ trả lời gửi vào nhóm Zalo, Telegram."
+RELAY_CARD_USAGE = "Cách dùng: /thetraloi <từ khóa>, ví dụ: /thetraloi thanh toán QR"
+CARD_BOT_LINK = "🤖 Hỏi thêm trợ lý Bình dân học vụ số: {url}"
+RELAY_DUTY_ON = "Bạn đang trực: bot sẽ báo khi có câu hỏi mới ở khu vực của bạn. Gõ /truc tat để tạm nghỉ."
+RELAY_DUTY_OFF = "Bạn đã tạm nghỉ trực: bot không báo câu hỏi mới nữa. Gõ /truc bat để trực lại."
+RELAY_INVITE_USAGE = "Cách dùng: /moi team <khu vực hoặc all>, hoặc /moi admin. Ví dụ: /moi team dien-bien"
+RELAY_INVITE_CREATED = (
+    "Mã mời làm {role} ({area}): {code}\n"
+    "Mã chỉ dùng một lần và hết hạn sau {hours} giờ. Người được mời gõ: /thamgia {code}"
+)
+RELAY_AREA_NOT_FOUND = "Tôi chưa tìm thấy khu vực «{query}». Hãy dùng mã như dien-bien, quang-ngai/dak-bla, hoặc all."
+RELAY_JOIN_USAGE = "Cách dùng: /thamgia <mã mời>"
+RELAY_JOIN_DONE = "Chào mừng bạn! Bạn đã là {role} ({area}). Gõ /help để xem các lệnh."
+RELAY_JOIN_WRONG_CHANNEL = "Trang web chưa hỗ trợ vai trò cán bộ. Bạn hãy gõ mã mời này trong Telegram hoặc Zalo."
+RELAY_JOIN_BAD = "Mã mời không đúng, đã được dùng hoặc đã hết hạn. Bạn hãy xin quản trị viên mã mới."
+RELAY_REVOKE_USAGE = (
+    "Cách dùng: /thuhoi <kênh:mã người dùng> [team|admin] [khu vực], "
+    "ví dụ: /thuhoi telegram:12345 team dien-bien. Gõ /vaitro để xem danh sách."
+)
+RELAY_REVOKE_DONE = "Đã thu hồi {count} quyền của {user}."
+RELAY_REVOKE_NONE = "{user} không có quyền nào như vậy."
+RELAY_REVOKE_SELF = "Bạn không thể tự thu hồi quyền của mình trong trò chuyện; hãy dùng dòng lệnh trên máy chủ."
+RELAY_ROLES_HEADER = "Danh sách vai trò:"
+RELAY_ROLES_EMPTY = "Chưa có ai được cấp vai trò."
+RELAY_ROLES_ITEM = "• {user} {name}: {role}, {area}{duty}"
+RELAY_OFF_DUTY = " (đang nghỉ trực)"
+RELAY_TEAM_HELP = (
+    "\n\nLệnh cho Tổ công nghệ số cộng đồng:\n"
+    "• /hopthu: câu hỏi đang chờ ở khu vực của bạn.\n"
+    "• /nhan <mã>: nhận một câu hỏi. /traloi <mã> <nội dung>: trả lời người hỏi.\n"
+    "• /luufaq <mã>: lưu câu trả lời tốt thành bản nháp câu hỏi thường gặp.\n"
+    "• /timkiem <từ khóa>: tìm trong kho kiến thức. /thetraloi <từ khóa>: thẻ trả lời để chuyển tiếp vào nhóm.\n"
+    "• /truc bat hoặc /truc tat: bật, tắt thông báo câu hỏi mới."
+)
+RELAY_ADMIN_HELP = (
+    "\n\nLệnh quản trị:\n"
+    "• /moi team <khu vực|all> hoặc /moi admin: tạo mã mời dùng một lần.\n"
+    "• /vaitro: danh sách vai trò. /thuhoi <kênh:mã> [vai trò] [khu vực]: thu hồi quyền."
+)
+
+# --- campaigns and quiz pushes (bot/campaigns) ---
+CAMPAIGN_FOOTER = "\n\n(Gõ /huydangky để dừng nhận tin.)"
+CAMPAIGN_QUIZ_REVEAL = "💡 Đáp án câu đố: {question}\nĐáp án đúng: {answer}. {explanation}\nGõ /diem để xem điểm của bạn."
+
+# --- admin reports (bot/admin/reports.py): labels of the workbook, the summary and the chart ---
+REPORT_TITLE = "Báo cáo chatbot Bình dân học vụ số, kỳ {period}"
+REPORT_PERIOD_MONTH = "tháng {month}/{year}"
+REPORT_PERIOD_HALF = "6 tháng {half} năm {year}"
+REPORT_PERIOD_YEAR = "năm {year}"
+REPORT_HALVES = {1: "đầu", 2: "cuối"}
+REPORT_NA = "không có số liệu"
+REPORT_SHEETS = {
+    "summary": "Tổng quan",
+    "timeline": "Theo thời gian",
+    "topics": "Chủ đề",
+    "gaps": "Câu hỏi chưa trả lời",
+    "subscribers": "Người đăng ký",
+    "deliveries": "Gửi tin chiến dịch",
+    "quiz": "Câu đố",
+}
+REPORT_METRICS = {
+    "asked": "Số câu hỏi",
+    "answered": "Bot trả lời được",
+    "declined": "Bot chưa trả lời được",
+    "escalated": "Chuyển cán bộ",
+    "human_answered": "Cán bộ đã trả lời",
+    "median_human_minutes": "Thời gian chờ cán bộ trả lời (trung vị, phút)",
+    "likes": "Lượt 👍",
+    "dislikes": "Lượt 👎",
+    "like_share": "Tỷ lệ 👍 trên tổng lượt đánh giá (%)",
+    "subscribers": "Người đăng ký nhận tin (cuối kỳ)",
+    "new_subscribers": "Đăng ký mới trong kỳ",
+    "deliveries_sent": "Tin chiến dịch đã gửi",
+    "quiz_answers": "Lượt trả lời câu đố",
+    "quiz_participants": "Người tham gia câu đố",
+    "quiz_score": "Tỷ lệ trả lời đúng câu đố (%)",
+}
+REPORT_COLUMNS = {
+    "metric": "Chỉ số", "value": "Giá trị", "bucket": "Thời gian", "topic": "Chủ đề", "count": "Số lượt",
+    "question": "Câu hỏi", "area": "Khu vực", "total": "Tổng cuối kỳ", "new": "Mới trong kỳ", "status": "Trạng thái",
+    "quiz_id": "Mã câu đố", "correct_pct": "Đúng (%)",
+}
+REPORT_CHART_TIMELINE = "Câu hỏi theo thời gian"
+REPORT_CHART_TOPICS = "Chủ đề được hỏi nhiều nhất"

@@ -32,6 +32,10 @@ async def run(settings: Settings, channels: list[str]) -> None:
         loop.add_signal_handler(sig, stop.set)
     print(f"running channels: {', '.join(channels)}", file=sys.stderr)
     tasks = [asyncio.create_task(c.run(stop), name=n) for n, c in instances.items()]
+    if settings.scheduler_enabled:  # campaigns: the scheduler and the outbox senders (bot/campaigns)
+        from bot.campaigns.scheduler import Campaigns
+
+        tasks.append(asyncio.create_task(Campaigns(service, settings).run(stop), name="campaigns"))
     done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)

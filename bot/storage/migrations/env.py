@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import bot.campaigns.models  # noqa: F401  (campaign tables join Base.metadata)
 from bot.storage.models import Base
 
 connection = context.config.attributes["connection"]

@@ -1,0 +1,264 @@
+"""The delivery outbox: expand a run into one row per recipient, claim rows, record outcomes.
+
+Every statement here is short and streams: the audience is copied with INSERT … SELECT in batches of
+user ids, so memory does not grow with the audience. Claiming is one UPDATE … WHERE id IN (SELECT …
+FOR UPDATE SKIP LOCKED) … RETURNING, so several sender processes on PostgreSQL never take the same row
+(on SQLite the single statement is atomic under the database write lock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sqlalchemy import case, delete, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.areas import ALL
+from bot.campaigns.models import (
+    BLOCKED, CANCELLED, PENDING, SENDING, SENT, SKIPPED, Campaign, CampaignRun, OutboxMessage,
+)
+from bot.storage.db import Database
+from bot.storage.models import Chat, ProcessedMessage, QuizPoll, Subscription, User, utcnow
+
+WEB_SKIPPED = "web chat has no push: shown nowhere"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row taken for sending, with what the sender needs to send it."""
+
+    id: int
+    user_id: int
+    chat: str  # the platform's chat id
+    chat_kind: str  # private | group
+    text: str
+    payload: dict[str, Any] | None  # a quiz poll
+    attempts: int
+    quiz: bool
+
+
+def _insert(db: Database):
+    return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+
+
+def area_filter(area: str):
+    """Subscriptions that receive a message addressed to `area` (see bot.areas.Area.covers): everyone for
+    'all'; else the area itself, the province above it, and the communes under it."""
+    if area == ALL:
+        return literal(True)
+    parts = area.split("/")
+    ancestors = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return or_(Subscription.area.in_(ancestors), Subscription.area.startswith(area + "/"))
+
+
+def audience(campaign: Campaign, quiz: bool):
+    """(user_id, chat_id, channel) of every subscriber a campaign reaches, one row per user."""
+    q = (
+        select(Subscription.user_id, func.min(Subscription.chat_id).label("chat_id"), User.channel)
+        .join(User, User.id == Subscription.user_id)
+        .where(User.blocked_bot.is_(False), area_filter(campaign.area))
+        .group_by(Subscription.user_id, User.channel)
+    )
+    if campaign.channel != "all":
+        q = q.where(User.channel == campaign.channel)
+    if quiz:
+        q = q.where(Subscription.quiz.is_(True))
+    return q
+
+
+def start_run(db: Database, campaign_id: int, kind: str, slot: dt.datetime, text: str, quiz_id: str = "") -> int | None:
+    """The run for (campaign, kind, slot), created if new; None when it was already fully queued."""
+    with db.session() as s:
+        run = s.scalar(select(CampaignRun).where(
+            CampaignRun.campaign_id == campaign_id, CampaignRun.kind == kind, CampaignRun.slot == slot))
+        if run is None:
+            try:
+                with s.begin_nested():
+                    run = CampaignRun(campaign_id=campaign_id, kind=kind, slot=slot, text=text, quiz_id=quiz_id)
+                    s.add(run)
+            except IntegrityError:  # another process created it just now
+                run = s.scalar(select(CampaignRun).where(
+                    CampaignRun.campaign_id == campaign_id, CampaignRun.kind == kind, CampaignRun.slot == slot))
+        return None if run.status == "queued" else run.id
+
+
+def expand(db: Database, run_id: int, batch: int) -> int:
+    """Copy the run's audience into the outbox, about `batch` users per transaction; safe to repeat.
+    Each batch is a range of user ids read from an index, so the work per batch stays the same however
+    large the audience."""
+    insert = _insert(db)
+    last, total = 0, 0
+    while True:
+        with db.session() as s:
+            run = s.get(CampaignRun, run_id)
+            campaign = s.get(Campaign, run.campaign_id)
+            if run.kind == "reveal":
+                key, people, scope = _reveal_audience(run)
+            else:
+                key, people, scope = Subscription.user_id, audience(campaign, quiz=False), literal(True)
+            ids = select(key).where(scope, key > last).order_by(key).limit(batch).subquery()
+            high = s.scalar(select(func.max(ids.c[0])))
+            if high is None:
+                run.status = "queued"
+                return total
+            source = people.where(key > last, key <= high).subquery()
+            now = utcnow()
+            rows = select(
+                literal(run.id), literal(campaign.id), source.c.user_id, source.c.chat_id, source.c.channel,
+                case((source.c.channel == "web", SKIPPED), else_=PENDING), literal(0), literal(now, OutboxMessage.not_before.type),
+                case((source.c.channel == "web", WEB_SKIPPED), else_=""), literal(now, OutboxMessage.created_at.type),
+            ).where(literal(True))  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
+            stmt = insert(OutboxMessage).from_select(
+                ["run_id", "campaign_id", "user_id", "chat_id", "channel", "status", "attempts", "not_before", "last_error",
+                 "created_at"], rows).on_conflict_do_nothing()
+            total += len(s.execute(stmt.returning(OutboxMessage.id)).all())  # rowcount is -1 here on psycopg
+            last = high
+
+
+def _reveal_audience(run: CampaignRun):
+    """For a reveal: everyone the quiz of the same slot went to (or is still going to)."""
+    quiz_run = select(CampaignRun.id).where(
+        CampaignRun.campaign_id == run.campaign_id, CampaignRun.kind == "quiz", CampaignRun.slot == run.slot)
+    scope = OutboxMessage.run_id.in_(quiz_run.scalar_subquery())
+    people = select(OutboxMessage.user_id, OutboxMessage.chat_id, OutboxMessage.channel).where(
+        scope, OutboxMessage.status.in_((PENDING, SENDING, SENT)))
+    return OutboxMessage.user_id, people, scope
+
+
+def add_rows(s: Session, run: CampaignRun, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Rows built one by one (quiz polls), for users who have none in this run yet; returns those added."""
+    done = set(s.scalars(select(OutboxMessage.user_id).where(
+        OutboxMessage.run_id == run.id, OutboxMessage.user_id.in_([r.user_id for r in rows]))))
+    fresh = [r for r in rows if r.user_id not in done]
+    s.add_all(fresh)
+    return fresh
+
+
+# -- sending -------------------------------------------------------------------------------------
+
+
+def recover(db: Database, channel: str) -> int:
+    """Rows whose sender died (lease expired while 'sending') go back to pending."""
+    with db.session() as s:
+        return s.execute(update(OutboxMessage).where(
+            OutboxMessage.channel == channel, OutboxMessage.status == SENDING, OutboxMessage.lease_until < utcnow(),
+        ).values(status=PENDING, lease_until=None)).rowcount or 0
+
+
+def claim(db: Database, channel: str, limit: int, lease_seconds: float) -> list[Claimed]:
+    """Take up to `limit` due rows of active campaigns: status 'sending' with a lease, attempts + 1."""
+    now = utcnow()
+    with db.session() as s:
+        active = select(Campaign.id).where(Campaign.status == "active")
+        due = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.channel == channel, OutboxMessage.status == PENDING, OutboxMessage.not_before <= now,
+                   OutboxMessage.campaign_id.in_(active))
+            .order_by(OutboxMessage.not_before)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=OutboxMessage)
+        )
+        ids = list(s.scalars(
+            update(OutboxMessage).where(OutboxMessage.id.in_(due.scalar_subquery()))
+            .values(status=SENDING, lease_until=now + dt.timedelta(seconds=lease_seconds), attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage.id)
+        ))
+        if not ids:
+            return []
+        rows = s.execute(
+            select(OutboxMessage.id, OutboxMessage.user_id, Chat.external_id, Chat.kind, CampaignRun.text,
+                   OutboxMessage.payload, OutboxMessage.attempts, CampaignRun.kind)
+            .join(Chat, Chat.id == OutboxMessage.chat_id).join(CampaignRun, CampaignRun.id == OutboxMessage.run_id)
+            .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+        ).all()
+    return [Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] == "quiz") for r in rows]
+
+
+def still_wanted(db: Database, row: Claimed) -> bool:
+    """Checked just before sending: /unsubscribe stops every message not yet sent."""
+    q = select(Subscription.id).where(Subscription.user_id == row.user_id)
+    if row.quiz:
+        q = q.where(Subscription.quiz.is_(True))
+    with db.engine.connect() as c:
+        return c.scalar(q.limit(1)) is not None
+
+
+def zalo_may_push(db: Database, row: Claimed, window: dt.timedelta, per_window: int) -> bool:
+    """Zalo takes pushes only for chats that wrote recently, and only a few after each message."""
+    prefix = f"zalo:{row.chat}:"
+    with db.session() as s:
+        last = s.scalar(select(func.max(ProcessedMessage.created_at)).where(
+            ProcessedMessage.key >= prefix, ProcessedMessage.key < prefix[:-1] + ";"))
+        if last is None or _aware(last) < utcnow() - window:
+            return False
+        pushed = s.scalar(select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.user_id == row.user_id, OutboxMessage.status == SENT, OutboxMessage.sent_at > last))
+        return pushed < per_window
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)  # SQLite hands back naive UTC
+
+
+def finish(db: Database, row: Claimed, status: str, error: str = "", retry_at: dt.datetime | None = None,
+           poll_id: str = "") -> None:
+    """Record one outcome. 'pending' with `retry_at` retries later; 'blocked' also unsubscribes the user."""
+    values: dict[str, Any] = {"status": status, "lease_until": None}
+    if error:  # a row sent after retries keeps the error it got over
+        values["last_error"] = error[:300]
+    if status == SENT:
+        values["sent_at"] = utcnow()
+    if status == PENDING:
+        values["not_before"] = retry_at or utcnow()
+    with db.engine.begin() as s:
+        done = s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.status == SENDING)
+                         .values(**values)).rowcount
+        if not done:
+            return  # the lease ran out and the row went back to the queue: leave it to its new owner
+        if status == BLOCKED:
+            s.execute(delete(Subscription).where(Subscription.user_id == row.user_id))
+            s.execute(update(User).where(User.id == row.user_id).values(blocked_bot=True))
+        if status == SENT and row.payload:
+            if poll_id:  # a native poll: its answers come back under the platform's id
+                s.execute(update(QuizPoll).where(QuizPoll.id == row.payload["poll"]).values(poll_id=poll_id))
+            elif row.payload.get("choices"):  # numbered choices: '2' or 'B' in the chat picks one
+                chat_id = select(OutboxMessage.chat_id).where(OutboxMessage.id == row.id).scalar_subquery()
+                s.execute(update(Chat).where(Chat.id == chat_id).values(state={"choices": row.payload["choices"]}))
+
+
+def release(db: Database, rows: Iterable[Claimed], not_before: dt.datetime | None = None) -> None:
+    """Give claimed rows back unsent (shutdown, a long platform pause, quiet hours); the attempt is not counted."""
+    ids = [r.id for r in rows]
+    if not ids:
+        return
+    with db.session() as s:
+        s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == SENDING).values(
+            status=PENDING, lease_until=None, attempts=OutboxMessage.attempts - 1, not_before=not_before or utcnow()))
+
+
+def remaining(db: Database, channel: str) -> int:
+    """Rows of active campaigns still to send on a channel (pending, retrying or in flight)."""
+    with db.session() as s:
+        return s.scalar(select(func.count(OutboxMessage.id)).join(Campaign, Campaign.id == OutboxMessage.campaign_id).where(
+            OutboxMessage.channel == channel, OutboxMessage.status.in_((PENDING, SENDING)), Campaign.status == "active"))
+
+
+def counts(s: Session, campaign_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
+    """{campaign id: {status: rows}}."""
+    q = select(OutboxMessage.campaign_id, OutboxMessage.status, func.count(OutboxMessage.id)).group_by(
+        OutboxMessage.campaign_id, OutboxMessage.status)
+    if campaign_ids is not None:
+        q = q.where(OutboxMessage.campaign_id.in_(campaign_ids))
+    out: dict[int, dict[str, int]] = {}
+    for cid, status, n in s.execute(q):
+        out.setdefault(cid, {})[status] = n
+    return out
+
+
+def cancel_pending(s: Session, campaign_id: int) -> None:
+    s.execute(update(OutboxMessage).where(OutboxMessage.campaign_id == campaign_id, OutboxMessage.status == PENDING)
+              .values(status=CANCELLED, last_error="campaign cancelled"))

@@ -1,0 +1,80 @@
+"""Quiz pushes: the daily question to subscribers who opted in, and weekly leaderboards by area.
+
+The question goes out as the conversation service's own quiz message (`quiz_message`), so answers,
+whether a Telegram poll vote or a letter typed on Zalo, are scored by the existing code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, or_, select
+
+from bot.campaigns import outbox
+from bot.campaigns.models import PENDING, SKIPPED, Campaign, CampaignRun, OutboxMessage
+from bot.conversation.service import ConversationService
+from bot.knowledge.models import QuizQuestion
+from bot.storage.models import Chat, QuizAnswer, Subscription, User, utcnow
+
+
+def pick(service: ConversationService, previous_runs: int) -> QuizQuestion | None:
+    """Questions in turn, by id: the n-th run of a quiz campaign sends the n-th question."""
+    questions = sorted(service.quiz.values(), key=lambda q: q.id)
+    return questions[previous_runs % len(questions)] if questions else None
+
+
+def expand(service: ConversationService, run_id: int, batch: int) -> int:
+    """One poll per recipient chat (a QuizPoll row each), `batch` users per transaction; safe to repeat."""
+    last, total = 0, 0
+    while True:
+        with service.db.session() as s:
+            run = s.get(CampaignRun, run_id)
+            q = service.quiz[run.quiz_id]
+            people = s.execute(outbox.audience(s.get(Campaign, run.campaign_id), quiz=True)
+                               .where(Subscription.user_id > last).order_by(Subscription.user_id).limit(batch)).all()
+            if not people:
+                run.status = "queued"
+                return total
+            rows = []
+            for user_id, chat_id, channel in people:
+                row = OutboxMessage(run_id=run.id, campaign_id=run.campaign_id, user_id=user_id, chat_id=chat_id,
+                                    channel=channel, status=PENDING, attempts=0, not_before=utcnow(), last_error="")
+                if channel == "web":
+                    row.status, row.last_error = SKIPPED, outbox.WEB_SKIPPED
+                rows.append(row)
+            fresh = outbox.add_rows(s, run, rows)
+            for row in fresh:
+                if row.status == PENDING:
+                    out = service.quiz_message(s, q, s.get(Chat, row.chat_id), row.channel, row.channel != "zalo")
+                    choices = [b.data for r in out.buttons for b in r] if row.channel == "zalo" else []
+                    row.payload = {"poll": out.quiz.poll, "question": q.question, "options": list(q.options),
+                                   "choices": choices}
+            total += len(fresh)
+            last = people[-1][0]
+
+
+@dataclass(frozen=True)
+class Standing:
+    name: str
+    area: str
+    right: int
+    answered: int
+
+
+def leaderboard(service_db, area: str = "", days: int = 7, limit: int = 10, now: dt.datetime | None = None) -> list[Standing]:
+    """Most right answers in the last `days` days, among people of `area` (and its communes), or everyone."""
+    since = (now or utcnow()) - dt.timedelta(days=days)
+    right = func.sum(case((QuizAnswer.correct, 1), else_=0))
+    q = (
+        select(User.id, User.display_name, User.area, right, func.count(QuizAnswer.id))
+        .join(QuizAnswer, QuizAnswer.user_id == User.id)
+        .where(QuizAnswer.created_at >= since)
+        .group_by(User.id, User.display_name, User.area)
+        .order_by(right.desc(), func.count(QuizAnswer.id), User.id)
+        .limit(limit)
+    )
+    if area:
+        q = q.where(or_(User.area == area, User.area.startswith(area + "/")))
+    with service_db.session() as s:
+        return [Standing(name or f"#{uid}", a, int(r), int(n)) for uid, name, a, r, n in s.execute(q)]

@@ -1,0 +1,266 @@
+"""Per-channel senders: drain the outbox within the platform's limits and record every outcome.
+
+A sender claims a batch (about two seconds of work), and `concurrency` workers send its rows through
+one pacer: at most `rate` messages a second overall and a minimum gap per chat (Telegram: 1 s in a
+private chat, 3 s in a group = 20 a minute). 429 pauses the whole channel for `retry_after`; 5xx,
+timeouts and network errors retry with exponential backoff; 403 marks the user blocked and
+unsubscribed; other 4xx fail the row. Nothing is sent during quiet hours: rows wait until morning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from bot import messages
+from bot.campaigns import outbox
+from bot.campaigns.models import BLOCKED, FAILED, PENDING, SENT, SKIPPED
+from bot.config import Settings
+from bot.conversation.service import LETTERS
+from bot.storage.db import Database
+from bot.storage.models import utcnow
+
+log = logging.getLogger(__name__)
+logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs URLs, and Bot API URLs hold the token
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+MAX_ATTEMPTS = 6
+MAX_BACKOFF = 600.0
+HOLD_LIMIT = 5.0  # a row waits in memory for a platform pause at most this long; longer, it goes back
+ZALO_PUSHES_PER_WINDOW = 2
+
+
+def quiet_until(now: dt.datetime, spec: str) -> dt.datetime | None:
+    """The end of the quiet hours `spec` ('21-7': 21:00 to 07:00 Vietnam time) if `now` is inside them."""
+    if not spec.strip():
+        return None
+    start, end = (int(x) for x in spec.split("-"))
+    local = now.astimezone(TZ)
+    inside = start <= local.hour or local.hour < end if start > end else start <= local.hour < end
+    if not inside:
+        return None
+    until = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if until <= local:
+        until += dt.timedelta(days=1)
+    return until.astimezone(dt.timezone.utc)
+
+
+class Pacer:
+    """Global pacing (`rate` a second, a small catch-up allowed) and a minimum gap per chat."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._chats: dict[str, float] = {}
+        self.paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+        self._next = max(self._next, self.paused_until)
+
+    async def wait(self, chat: str, gap: float) -> None:
+        now = time.monotonic()
+        slot = max(self._next, now - 0.1)
+        self._next = slot + self.interval
+        at = max(slot, self._chats.get(chat, 0.0))
+        self._chats[chat] = at + gap
+        if len(self._chats) > 4096:  # forget chats whose gap is over: memory stays flat
+            self._chats = {c: t for c, t in self._chats.items() if t > now}
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # sent | pending (retry) | blocked | failed
+    error: str = ""
+    retry_after: float | None = None  # the platform asked us to wait (429)
+    poll_id: str = ""
+
+
+def classify(response: httpx.Response) -> Outcome:
+    """A Telegram-shaped answer (Zalo's too): {"ok", "result", "error_code", "description", "parameters"}."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return Outcome(PENDING, f"HTTP {response.status_code}, not JSON")
+    if body.get("ok") is True and response.status_code < 400:
+        poll = (body.get("result") or {}).get("poll") if isinstance(body.get("result"), dict) else None
+        return Outcome(SENT, poll_id=str(poll["id"]) if poll else "")
+    code = body.get("error_code") if isinstance(body.get("error_code"), int) else response.status_code
+    error = f"{code} {str(body.get('description') or '')}"[:300]
+    if code == 429:
+        retry_after = (body.get("parameters") or {}).get("retry_after")
+        return Outcome(PENDING, error, retry_after=float(retry_after) if isinstance(retry_after, (int, float)) else 5.0)
+    if code == 403:
+        return Outcome(BLOCKED, error)
+    if code == 400:
+        return Outcome(FAILED, error)
+    return Outcome(PENDING, error)  # 5xx, 401/404 (a token being fixed), anything unexpected: retry
+
+
+class Transport:
+    """POST `{base}{token}/{method}` with JSON; the token is never logged. Blocking: senders call it from
+    worker threads (httpx's sync client is thread-safe, and cheaper per request than its async one here)."""
+
+    def __init__(self, base_url: str, token: str, http: httpx.Client) -> None:
+        self._prefix = f"{base_url}{token}/"
+        self._http = http
+
+    def call(self, method: str, params: dict) -> Outcome:
+        try:
+            return classify(self._http.post(self._prefix + method, json=params))
+        except httpx.HTTPError as e:  # timeouts, refused connections: transient
+            return Outcome(PENDING, type(e).__name__)
+
+
+class TelegramTransport(Transport):
+    def gap(self, row: outbox.Claimed) -> float:
+        return 3.0 if row.chat_kind == "group" or row.chat.startswith("-") else 1.0
+
+    def send(self, row: outbox.Claimed) -> Outcome:
+        if row.payload:  # a regular, non-anonymous poll: answers are scored, the answer is revealed later
+            return self.call("sendPoll", {
+                "chat_id": row.chat, "question": row.payload["question"][:300],
+                "options": [{"text": o[:100]} for o in row.payload["options"]], "is_anonymous": False, "type": "regular",
+            })
+        return self.call("sendMessage", {"chat_id": row.chat, "text": row.text})
+
+
+class ZaloTransport(Transport):
+    def gap(self, row: outbox.Claimed) -> float:
+        return 1.0
+
+    def send(self, row: outbox.Claimed) -> Outcome:
+        if row.payload:  # no buttons on Zalo: numbered options, answered by typing the letter
+            options = [f"{LETTERS[i]}. {o}" for i, o in enumerate(row.payload["options"])]
+            text = "\n".join([f"❓ {row.payload['question']}", "", *options, "", messages.QUIZ_CHOICE_PROMPT])
+        else:
+            text = row.text
+        return self.call("sendMessage", {"chat_id": row.chat, "text": text[:2000]})
+
+
+class Sender:
+    """Drains one channel's outbox until `stop` is set (or, with `until_empty`, until nothing is left)."""
+
+    def __init__(self, db: Database, settings: Settings, channel: str, http: httpx.Client,
+                 until_empty: bool = False) -> None:
+        self.db, self.settings, self.channel, self.until_empty = db, settings, channel, until_empty
+        if channel == "telegram":
+            self.transport: Transport = TelegramTransport(settings.telegram_api_base_url, settings.telegram_bot_token, http)
+            rate = settings.telegram_rate_per_sec
+        else:
+            self.transport = ZaloTransport(settings.zalo_api_base_url, settings.zalo_bot_token, http)
+            rate = settings.zalo_rate_per_sec
+        self.pacer = Pacer(rate)
+        self.batch = max(1, min(settings.outbox_batch, int(rate * 2)))
+        self.zalo_window = dt.timedelta(hours=settings.zalo_push_window_hours)
+        self._queue: asyncio.Queue[outbox.Claimed] = asyncio.Queue()
+        self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"outbox-{channel}")
+        self._http_threads = ThreadPoolExecutor(max_workers=max(1, settings.sender_concurrency), thread_name_prefix=channel)
+        self.outcomes: Counter[str] = Counter()
+
+    async def _db(self, fn, *args):
+        """Database work, one statement at a time on one thread: no writer contention inside a process."""
+        return await asyncio.get_running_loop().run_in_executor(self._db_thread, fn, self.db, *args)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        workers = [asyncio.create_task(self._worker()) for _ in range(max(1, self.settings.sender_concurrency))]
+        try:
+            await self._feed(stop)
+        finally:
+            held = []
+            while not self._queue.empty():
+                held.append(self._queue.get_nowait())
+                self._queue.task_done()
+            await self._db(outbox.release, held)
+            await self._queue.join()  # rows in flight finish and are recorded
+            for w in workers:
+                w.cancel()
+            self._db_thread.shutdown(wait=False)
+            self._http_threads.shutdown(wait=False)
+
+    async def _feed(self, stop: asyncio.Event) -> None:
+        last_recover = 0.0
+        while not stop.is_set():
+            if self._queue.qsize() > self.batch // 2:
+                await _sleep(stop, 0.02)
+                continue
+            if (morning := quiet_until(utcnow(), self.settings.quiet_hours)) is not None:
+                await _sleep(stop, min(60.0, (morning - utcnow()).total_seconds()))
+                continue
+            if time.monotonic() - last_recover > min(5.0, self.settings.outbox_lease_seconds / 2):
+                last_recover = time.monotonic()
+                await self._db(outbox.recover, self.channel)
+            rows = await self._db(outbox.claim, self.channel, self.batch, self.settings.outbox_lease_seconds)
+            for row in rows:
+                self._queue.put_nowait(row)
+            if not rows:
+                if self.until_empty and self._queue.empty():
+                    await self._queue.join()
+                    if not await self._db(outbox.remaining, self.channel):
+                        return
+                await _sleep(stop, 0.25)
+
+    async def _worker(self) -> None:
+        while True:
+            row = await self._queue.get()
+            try:
+                await self._deliver(row)
+            except Exception:  # a database hiccup: the lease brings the row back later
+                log.exception("campaigns: %s sender failed on outbox row %d", self.channel, row.id)
+            finally:
+                self._queue.task_done()
+
+    async def _deliver(self, row: outbox.Claimed) -> None:
+        hold = self.pacer.paused_until - time.monotonic()
+        morning = quiet_until(utcnow(), self.settings.quiet_hours)
+        if hold > HOLD_LIMIT or morning:
+            later = morning or utcnow() + dt.timedelta(seconds=hold)
+            return await self._db(outbox.release, [row], later)
+        if not await self._db(outbox.still_wanted, row):
+            return await self._db(outbox.finish, row, SKIPPED, "unsubscribed")
+        if self.channel == "zalo" and not await self._db(
+                outbox.zalo_may_push, row, self.zalo_window, ZALO_PUSHES_PER_WINDOW):
+            return await self._db(outbox.finish, row, SKIPPED, "zalo: chat did not write recently")
+        await self.pacer.wait(row.chat, self.transport.gap(row))
+        result = await asyncio.get_running_loop().run_in_executor(self._http_threads, self.transport.send, row)
+        retry_at = None
+        if result.status == PENDING:
+            if result.retry_after is not None:
+                self.pacer.pause(result.retry_after)
+                delay = result.retry_after
+            elif row.attempts >= MAX_ATTEMPTS:
+                return await self._db(outbox.finish, row, FAILED, result.error)
+            else:
+                delay = min(MAX_BACKOFF, self.settings.outbox_retry_seconds * 2 ** (row.attempts - 1))
+            retry_at = utcnow() + dt.timedelta(seconds=delay)
+            log.warning("campaigns: %s row %d: %s; retrying in %.1f s", self.channel, row.id, result.error, delay)
+        self.outcomes[result.status] += 1
+        await self._db(outbox.finish, row, result.status, result.error, retry_at, result.poll_id)
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=max(0.0, seconds))
+    except asyncio.TimeoutError:
+        pass
+
+
+async def run_senders(db: Database, settings: Settings, channels: list[str], stop: asyncio.Event,
+                      until_empty: bool = False) -> list[Sender]:
+    """One sender per channel, sharing one HTTP client; returns them (their `outcomes`) when done."""
+    with httpx.Client(timeout=15.0, limits=httpx.Limits(max_connections=64)) as http:
+        senders = [Sender(db, settings, c, http, until_empty) for c in channels]
+        await asyncio.gather(*(s.run(stop) for s in senders))
+    return senders
