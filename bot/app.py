@@ -20,4 +20,5 @@ def build_service(settings: Settings) -> ConversationService:
         load_areas(settings.knowledge_dir / "areas.yaml"),
         flood_limit=settings.flood_max_messages,
         flood_window=settings.flood_window_seconds,
+        public_bot_url=settings.public_bot_url,
     )

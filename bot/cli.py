@@ -10,18 +10,23 @@ from typing import Optional
 
 import typer
 
+from bot.admin.cli import faq_app, report_command
 from bot.campaigns.cli import campaign_app
 from bot.config import get_settings
 from bot.knowledge.loaders import load_knowledge
 from bot.knowledge.models import KnowledgeError
 from bot.retrieval.embedders import EmbedderError
+from bot.relay.cli import role_app
 
 app = typer.Typer(help="Bình dân học vụ số chatbot.", no_args_is_help=True, add_completion=False)
 index_app = typer.Typer(help="Build the retrieval index.", no_args_is_help=True)
 kb_app = typer.Typer(help="Inspect the knowledge base.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(kb_app, name="kb")
+app.add_typer(role_app, name="role")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(faq_app, name="faq")
+app.command("report")(report_command)
 
 KbOption = typer.Option(None, "--kb", help="Knowledge directory (default: KNOWLEDGE_DIR or ./knowledge).")
 IndexOption = typer.Option(None, "--index", help="Index directory (default: INDEX_DIR or ./index).")

@@ -13,6 +13,7 @@ import importlib
 import signal
 import sys
 
+from bot.admin.live import LiveFaq
 from bot.app import build_service
 from bot.config import Settings
 
@@ -36,6 +37,8 @@ async def run(settings: Settings, channels: list[str]) -> None:
         from bot.campaigns.scheduler import Campaigns
 
         tasks.append(asyncio.create_task(Campaigns(service, settings).run(stop), name="campaigns"))
+    # FAQ edits (from the CLI or another process) answered within seconds: bot/admin/live.py
+    tasks.append(asyncio.create_task(LiveFaq(service.engine, service.db, settings.knowledge_dir, settings.index_dir).run(stop), name="faq-live"))
     done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)

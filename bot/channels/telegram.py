@@ -330,9 +330,15 @@ class Channel:
         log.error("telegram: update failed: %r", context.error, exc_info=context.error)
 
     async def _answer(self, msg: IncomingMessage, quote: int | None = None) -> None:
+        """Send the replies; a message addressed to another chat (a team member) is sent there,
+        never quoting this chat's message, and one undeliverable chat does not stop the others."""
+        failed: set[str] = set()
         for out in await asyncio.to_thread(self.service.handle, msg):
-            if not await self.send(out.chat_id or msg.chat_id, out, quote):
-                break
+            chat_id = out.chat_id or msg.chat_id
+            if chat_id in failed:
+                continue
+            if not await self.send(chat_id, out, None if out.chat_id else quote):
+                failed.add(chat_id)
 
     # -- sending ---------------------------------------------------------------------------------
 

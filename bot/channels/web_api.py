@@ -127,7 +127,8 @@ class WebApi:
         except ApiError as exc:
             return exc.response()
         replies = await asyncio.to_thread(self.service.handle, msg)
-        response = JSONResponse({"messages": [outgoing_json(m) for m in replies]}, headers=NO_STORE)
+        mine = [m for m in replies if not m.chat_id or m.chat_id == visitor]  # never another chat's messages
+        response = JSONResponse({"messages": [outgoing_json(m) for m in mine]}, headers=NO_STORE)
         if not known:
             set_visitor_cookie(response, visitor, secure=request.url.scheme == "https")
         return response

@@ -21,6 +21,7 @@ from bot import messages
 from bot.areas import ALL, Area, find_area
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import QuizQuestion
+from bot.relay import commands as relay
 from bot.retrieval.engine import Answer, Engine
 from bot.storage.db import Database
 from bot.storage.models import (
@@ -45,6 +46,7 @@ COMMANDS = {
     "quiz": "quiz", "cauhoi": "quiz", "docauhoi": "quiz",
     "score": "score", "diem": "score",
     "human": "human", "canbo": "human",
+    **{name: "relay" for name in relay.COMMANDS},  # team and admin commands: bot/relay/commands.py
 }
 LETTERS = "ABCD"
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
@@ -80,6 +82,7 @@ class ConversationService:
         areas: list[Area],
         flood_limit: int = 8,
         flood_window: float = 30.0,
+        public_bot_url: str = "",
     ) -> None:
         self.engine = engine
         self.db = db
@@ -90,6 +93,7 @@ class ConversationService:
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._faq = {c.id.removeprefix("faq:"): c for c in engine.chunks if c.kind == "faq"}
         self._topics = sorted({c.topic for c in self._faq.values()}, key=list(messages.TOPIC_NAMES).index)
+        self.relay = relay.Relay(self.search, engine.chunks, areas, public_bot_url)
 
     # -- entry point ---------------------------------------------------------------------------
 
@@ -106,7 +110,7 @@ class ConversationService:
         try:
             with self.db.session() as s:
                 user, chat = self._identify(s, msg)
-                out = self._dispatch(s, msg, user, chat)
+                out = self.relay.pending(s, user, msg.buttons) + self._dispatch(s, msg, user, chat)
                 if not msg.buttons:
                     out = [self._number_choices(chat, m) for m in out]
                 return out
@@ -131,7 +135,10 @@ class ConversationService:
         pending = (chat.state or {}).get("choices")
         if pending and re.fullmatch(r"[0-9]{1,2}|[a-dA-D]", text):
             return self._pick_choice(s, text, pending, msg, user, chat)
+        followup = (chat.state or {}).get("followup")
         chat.state = None
+        if followup and text:
+            return self.relay.followup(s, str(followup), text, user)
         return self._question(s, text, msg, user, chat)
 
     def _button(self, s: Session, data: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
@@ -146,8 +153,10 @@ class ConversationService:
         elif kind == "esc":
             log = s.get(Conversation, int(arg)) if arg.isdigit() else None
             if log and log.user_id == user.id:
-                return [self._escalate(s, log.question, user, chat, log.id)]
+                return self._escalate(s, log.question, user, chat, log.id)
             return [OutgoingMessage(messages.ESCALATE_ASK)]
+        elif kind in relay.BUTTONS:
+            return self.relay.button(s, kind, arg, msg, user, chat)
         elif kind == "tp" and arg in self._topics:
             return [self._topic_questions(arg)]
         elif kind == "fq" and arg in self._faq:
@@ -175,6 +184,11 @@ class ConversationService:
         """The engine's answer alone, outside any conversation (the web API); safe from any thread."""
         with self._engine_lock:
             return self.engine.ask(question)
+
+    def search(self, query: str, k: int = 5) -> list:
+        """The top knowledge-base chunks with their scores (relay tools); safe from any thread."""
+        with self._engine_lock:
+            return self.engine.search(query, k)
 
     def _question(self, s: Session, text: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
         answer = self.ask(text)
@@ -212,11 +226,12 @@ class ConversationService:
             return [OutgoingMessage(messages.FEEDBACK_THANKS)]
         return [OutgoingMessage(messages.FEEDBACK_SORRY, [[Button(messages.BUTTON_ESCALATE, f"esc:{log.id}")]])]
 
-    def _escalate(self, s: Session, question: str, user: User, chat: Chat, log_id: int | None) -> OutgoingMessage:
+    def _escalate(self, s: Session, question: str, user: User, chat: Chat, log_id: int | None) -> list[OutgoingMessage]:
+        """The acknowledgement, then notices for the on-duty team members of the citizen's area."""
         esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=question[:4000], area=user.area)
         s.add(esc)
         s.flush()
-        return OutgoingMessage(messages.ESCALATED.format(id=esc.id))
+        return [OutgoingMessage(messages.ESCALATED.format(id=esc.id))] + self.relay.escalated(s, esc, user.channel)
 
     def _topic_questions(self, topic: str) -> OutgoingMessage:
         entries = [c for c in self._faq.values() if c.topic == topic][:TOPIC_QUESTIONS]
@@ -231,7 +246,7 @@ class ConversationService:
         return [OutgoingMessage(messages.WELCOME.format(name=name), self._topic_rows())]
 
     def _cmd_help(self, s, msg, user, chat) -> list[OutgoingMessage]:
-        return [OutgoingMessage(messages.HELP)]
+        return [OutgoingMessage(messages.HELP + self.relay.help(s, user))]
 
     def _cmd_topics(self, s, msg, user, chat) -> list[OutgoingMessage]:
         return [OutgoingMessage(messages.TOPICS_PROMPT, self._topic_rows())]
@@ -243,7 +258,10 @@ class ConversationService:
         question = msg.text.strip()
         if not question:
             return [OutgoingMessage(messages.ESCALATE_ASK)]
-        return [self._escalate(s, question, user, chat, None)]
+        return self.relay.followup_in(s, question, user) or self._escalate(s, question, user, chat, None)
+
+    def _cmd_relay(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        return self.relay.command(s, msg, user)
 
     def _cmd_subscribe(self, s, msg, user, chat) -> list[OutgoingMessage]:
         query = msg.text.strip()

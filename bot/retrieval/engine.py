@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
+import faiss
 import numpy as np
 
 from bot import messages
@@ -18,7 +20,7 @@ from bot.accents import AccentRestorer
 from bot.knowledge.models import Chunk
 from bot.retrieval.embedders import Embedder
 from bot.retrieval.lexical import LexicalIndex, document_terms, query_terms
-from bot.retrieval.store import LoadedIndex
+from bot.retrieval.store import LoadedIndex, Unit
 from bot.textnorm import clean, diacritic_ratio, expand_abbreviations, fold_tokens, has_diacritics
 
 MAX_QUESTION_CHARS = 1000  # longer input is cut: nobody asks one question in more
@@ -66,6 +68,7 @@ class Answer:
 
 class Engine:
     def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+        self.lock = threading.RLock()  # held while answering, and while new chunks are swapped in
         self.index = index
         self.embedder = embedder
         self.chunks = index.chunks
@@ -86,15 +89,26 @@ class Engine:
 
     def ask(self, question: str) -> Answer:
         started = time.perf_counter()
-        answer = self._ask(question)
+        with self.lock:
+            answer = self._ask(question)
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer
 
     def search(self, question: str, k: int = 5) -> list[tuple[Chunk, float]]:
         """Top chunks for a query with their fused scores (for relay tools and evaluation)."""
         text = clean(question)[:MAX_QUESTION_CHARS]
-        ranked, _ = self._rank(text)
-        return [(self.chunks[i], s) for i, s in ranked[:k]]
+        with self.lock:
+            ranked, _ = self._rank(text)
+            return [(self.chunks[i], s) for i, s in ranked[:k]]
+
+    def replace_chunks(self, chunks: list[Chunk], units: list[Unit], vectors: np.ndarray) -> None:
+        """Serve a changed chunk table at once (live FAQ edits): dense and lexical structures swapped in whole."""
+        dense = faiss.IndexFlatIP(vectors.shape[1])
+        dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        manifest = {**self.index.manifest, "chunks": len(chunks), "units": len(units)}
+        fresh = Engine(LoadedIndex(manifest, chunks, units, dense), self.embedder)
+        with self.lock:
+            self.__dict__.update({k: v for k, v in vars(fresh).items() if k != "lock"})
 
     # -- internals ----------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +42,8 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # workers starting together on one database migrate in turn
+            connection.execute(text("SELECT pg_advisory_xact_lock(72010001)"))
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")  # independent branches (e.g. outbox, relay) may coexist
 

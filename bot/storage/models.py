@@ -92,6 +92,11 @@ class Escalation(Base):
     area: Mapped[str] = mapped_column(String(128), default="")
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | answered
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # the relay inbox (migration 0002_relay; the thread itself is in bot.relay.models.RelayMessage)
+    claimed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    claimed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    answered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class QuizPoll(Base):

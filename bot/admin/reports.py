@@ -1,0 +1,290 @@
+"""Periodic reports (monthly, 6-monthly, yearly) from the conversation log and the other tables.
+
+`python -m bot report --period 2026-10 | 2026-H1 | 2026 --out DIR` writes a workbook (XLSX, or one
+CSV per sheet), a Markdown summary and a PNG chart. Periods follow Vietnam time. Questions are
+masked (phone, ID-card and account numbers) before they appear in a report.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, inspect, select
+
+from bot import messages as m
+from bot.relay.inbox import mask
+from bot.storage.db import Database
+from bot.storage.models import Conversation, Escalation, QuizAnswer, Subscription
+from bot.textnorm import clean, fold
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TOP = 20
+_PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-[hH]([12]))?$")
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str  # 2026-10, 2026-H1, 2026
+    start: dt.datetime  # aware, Vietnam time; end is exclusive
+    end: dt.datetime
+    monthly: bool  # bucket by day (a month) or by month (a half-year or a year)
+
+    @property
+    def title(self) -> str:
+        year = self.label[:4]
+        if self.monthly:
+            return m.REPORT_PERIOD_MONTH.format(month=int(self.label[5:]), year=year)
+        if "-H" in self.label:
+            return m.REPORT_PERIOD_HALF.format(half=m.REPORT_HALVES[int(self.label[-1])], year=year)
+        return m.REPORT_PERIOD_YEAR.format(year=year)
+
+
+def parse_period(text: str) -> Period:
+    match = _PERIOD.match(text.strip())
+    if not match:
+        raise ValueError(f"period {text!r}: use YYYY-MM (a month), YYYY-H1 or YYYY-H2 (a half-year) or YYYY (a year)")
+    year, month, half = int(match[1]), match[2], match[3]
+    if month:
+        first, months, label = int(month), 1, f"{year}-{month}"
+    elif half:
+        first, months, label = 1 + 6 * (int(half) - 1), 6, f"{year}-H{half}"
+    else:
+        first, months, label = 1, 12, str(year)
+    start = dt.datetime(year, first, 1, tzinfo=TZ)
+    end_month = first + months
+    end = dt.datetime(year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1, tzinfo=TZ)
+    return Period(label, start, end, months == 1)
+
+
+@dataclass
+class Report:
+    period: Period
+    summary: dict[str, float | int | None] = field(default_factory=dict)  # None: no data (n/a)
+    timeline: list[tuple[str, int, int]] = field(default_factory=list)  # bucket, answered, declined
+    topics: list[tuple[str, int]] = field(default_factory=list)
+    gaps: list[tuple[str, int]] = field(default_factory=list)  # masked question, times asked
+    subscribers: list[tuple[str, int, int]] = field(default_factory=list)  # area, total at end, new
+    deliveries: list[tuple[str, int]] | None = None  # status, count; None: no outbox table
+    quiz: list[tuple[str, int, float]] = field(default_factory=list)  # quiz id, answers, % correct
+
+
+def build_report(db: Database, period: Period) -> Report:
+    start, end = period.start.astimezone(dt.timezone.utc), period.end.astimezone(dt.timezone.utc)
+    tables = inspect(db.engine)
+    relay = "answered_at" in {c["name"] for c in tables.get_columns("escalations")}
+    report = Report(period)
+    with db.session() as s:
+        rows = s.execute(
+            select(Conversation.created_at, Conversation.answered, Conversation.topic, Conversation.question, Conversation.feedback)
+            .where(Conversation.created_at >= start, Conversation.created_at < end)
+        ).all()
+        escalations = s.execute(
+            select(Escalation.created_at, Escalation.answered_at if relay else Escalation.id)
+            .where(Escalation.created_at >= start, Escalation.created_at < end)
+        ).all()
+        subs = s.execute(select(Subscription.area, Subscription.created_at).where(Subscription.created_at < end)).all()
+        quiz = s.execute(
+            select(QuizAnswer.quiz_id, QuizAnswer.user_id, QuizAnswer.correct)
+            .where(QuizAnswer.created_at >= start, QuizAnswer.created_at < end)
+        ).all()
+        if tables.has_table("outbox"):
+            from bot.campaigns.models import OutboxMessage
+
+            report.deliveries = sorted((status, n) for status, n in s.execute(
+                select(OutboxMessage.status, func.count())
+                .where(OutboxMessage.created_at >= start, OutboxMessage.created_at < end)
+                .group_by(OutboxMessage.status)
+            ))
+
+    answered = [r for r in rows if r.answered]
+    waits = [(_utc(a) - _utc(c)).total_seconds() / 60 for c, a in escalations if relay and a is not None]
+    likes, dislikes = sum(r.feedback == 1 for r in rows), sum(r.feedback == -1 for r in rows)
+    new_subs = [a for a, c in subs if _utc(c) >= start]
+    report.summary = {
+        "asked": len(rows),
+        "answered": len(answered),
+        "declined": len(rows) - len(answered),
+        "escalated": len(escalations),
+        "human_answered": len(waits) if relay else None,
+        "median_human_minutes": round(statistics.median(waits), 1) if waits else None,
+        "likes": likes,
+        "dislikes": dislikes,
+        "like_share": round(100 * likes / (likes + dislikes), 1) if likes + dislikes else None,
+        "subscribers": len(subs),
+        "new_subscribers": len(new_subs),
+        "deliveries_sent": dict(report.deliveries).get("sent", 0) if report.deliveries is not None else None,
+        "quiz_answers": len(quiz),
+        "quiz_participants": len({q.user_id for q in quiz}),
+        "quiz_score": round(100 * sum(q.correct for q in quiz) / len(quiz), 1) if quiz else None,
+    }
+    report.timeline = _timeline(period, rows)
+    report.topics = Counter(m.TOPIC_NAMES.get(r.topic, r.topic) for r in answered if r.topic).most_common()
+    report.gaps = _gaps([r.question for r in rows if not r.answered])
+    totals, fresh = Counter(a for a, _ in subs), Counter(new_subs)
+    report.subscribers = [(a, n, fresh[a]) for a, n in sorted(totals.items(), key=lambda x: (-x[1], x[0]))]
+    per_quiz: dict[str, list[bool]] = {}
+    for q in quiz:
+        per_quiz.setdefault(q.quiz_id, []).append(bool(q.correct))
+    report.quiz = sorted(((k, len(v), round(100 * sum(v) / len(v), 1)) for k, v in per_quiz.items()), key=lambda x: (-x[1], x[0]))
+    return report
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; every stored one is UTC."""
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def _timeline(period: Period, rows) -> list[tuple[str, int, int]]:
+    """Answered and declined per day (a month) or per month (longer periods), empty buckets included."""
+    fmt = "%Y-%m-%d" if period.monthly else "%Y-%m"
+    buckets: dict[str, list[int]] = {}
+    day = period.start
+    while day < period.end:
+        buckets.setdefault(day.strftime(fmt), [0, 0])
+        day = (day + dt.timedelta(days=1)).replace(hour=0)
+    for r in rows:
+        key = _utc(r.created_at).astimezone(TZ).strftime(fmt)
+        if key in buckets:
+            buckets[key][0 if r.answered else 1] += 1
+    return [(k, a, d) for k, (a, d) in buckets.items()]
+
+
+def _gaps(questions: list[str]) -> list[tuple[str, int]]:
+    """The questions the bot could not answer, grouped by their folded text, most asked first."""
+    groups: dict[str, Counter] = {}
+    for q in questions:
+        text = clean(q)
+        if not any(ch.isalpha() for ch in text):
+            continue
+        key = " ".join(fold(text).lower().split())
+        groups.setdefault(key, Counter())[mask(text)[:300]] += 1
+    ranked = sorted(groups.values(), key=lambda c: -sum(c.values()))
+    return [(forms.most_common(1)[0][0], sum(forms.values())) for forms in ranked[:TOP]]
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def _value(v) -> float | int | str:
+    return m.REPORT_NA if v is None else v
+
+
+def sheets(report: Report) -> dict[str, list[list]]:
+    """Every sheet as rows (header first), keyed like messages.REPORT_SHEETS."""
+    c = m.REPORT_COLUMNS
+    return {
+        "summary": [[c["metric"], c["value"]], *([m.REPORT_METRICS[k], _value(v)] for k, v in report.summary.items())],
+        "timeline": [[c["bucket"], m.REPORT_METRICS["answered"], m.REPORT_METRICS["declined"]], *map(list, report.timeline)],
+        "topics": [[c["topic"], c["count"]], *map(list, report.topics)],
+        "gaps": [[c["question"], c["count"]], *map(list, report.gaps)],
+        "subscribers": [[c["area"], c["total"], c["new"]], *map(list, report.subscribers)],
+        "deliveries": [[c["status"], c["count"]], *(map(list, report.deliveries) if report.deliveries is not None else [[m.REPORT_NA, ""]])],
+        "quiz": [[c["quiz_id"], c["count"], c["correct_pct"]], *map(list, report.quiz)],
+    }
+
+
+def write_report(report: Report, out_dir: Path, fmt: str = "xlsx") -> list[Path]:
+    """Write the workbook (or CSVs), the Markdown summary and the PNG chart; the paths written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"report-{report.period.label}"
+    chart = stem.with_suffix(".png")
+    write_chart(report, chart)
+    data = sheets(report)
+    if fmt == "csv":
+        written = []
+        for key, rows in data.items():
+            path = out_dir / f"{stem.name}-{key}.csv"
+            with path.open("w", encoding="utf-8-sig", newline="") as f:  # the BOM makes Excel read UTF-8
+                csv.writer(f).writerows(rows)
+            written.append(path)
+    else:
+        written = [stem.with_suffix(".xlsx")]
+        _write_xlsx(report, data, written[0])
+    summary = stem.with_suffix(".md")
+    summary.write_text(markdown(report, chart.name), encoding="utf-8")
+    return [*written, summary, chart]
+
+
+def _write_xlsx(report: Report, data: dict[str, list[list]], path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    book.remove(book.active)
+    for key, rows in data.items():
+        sheet = book.create_sheet(m.REPORT_SHEETS[key])
+        for row in rows:
+            sheet.append(row)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.column_dimensions["A"].width = 60 if key in ("summary", "gaps") else 28
+        sheet.freeze_panes = "A2"
+    timeline = book[m.REPORT_SHEETS["timeline"]]
+    bars = BarChart()
+    bars.type, bars.grouping, bars.overlap = "col", "stacked", 100
+    bars.title = m.REPORT_CHART_TIMELINE
+    bars.add_data(Reference(timeline, min_col=2, max_col=3, min_row=1, max_row=timeline.max_row), titles_from_data=True)
+    bars.set_categories(Reference(timeline, min_col=1, min_row=2, max_row=timeline.max_row))
+    bars.width, bars.height = 24, 10
+    timeline.add_chart(bars, "E2")
+    if report.topics:
+        topics = book[m.REPORT_SHEETS["topics"]]
+        top = BarChart()
+        top.type, top.title, top.legend = "bar", m.REPORT_CHART_TOPICS, None
+        top.add_data(Reference(topics, min_col=2, min_row=1, max_row=topics.max_row), titles_from_data=True)
+        top.set_categories(Reference(topics, min_col=1, min_row=2, max_row=topics.max_row))
+        topics.add_chart(top, "D2")
+    book.save(path)
+
+
+def write_chart(report: Report, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [3, 2]})
+    labels = [b[0][-2:] if report.period.monthly else b[0] for b in report.timeline]
+    answered = [b[1] for b in report.timeline]
+    left.bar(labels, answered, label=m.REPORT_METRICS["answered"], color="#2e7d32")
+    left.bar(labels, [b[2] for b in report.timeline], bottom=answered, label=m.REPORT_METRICS["declined"], color="#ef6c00")
+    left.set_title(m.REPORT_CHART_TIMELINE)
+    left.legend()
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))
+    left.tick_params(axis="x", labelrotation=90 if len(labels) > 12 else 0)
+    topics = report.topics[:8][::-1]
+    right.barh([t for t, _ in topics], [n for _, n in topics], color="#1565c0")
+    right.set_title(m.REPORT_CHART_TOPICS)
+    fig.suptitle(m.REPORT_TITLE.format(period=report.period.title))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def markdown(report: Report, chart_name: str) -> str:
+    lines = [f"# {m.REPORT_TITLE.format(period=report.period.title)}", ""]
+    lines += [f"| {m.REPORT_COLUMNS['metric']} | {m.REPORT_COLUMNS['value']} |", "|---|---:|"]
+    lines += [f"| {m.REPORT_METRICS[k]} | {_value(v)} |" for k, v in report.summary.items()]
+    for key, rows in (("topics", report.topics[:10]), ("gaps", report.gaps[:10])):
+        lines += ["", f"## {m.REPORT_SHEETS[key]}", ""]
+        lines += [f"{i}. {_md(text)}: {n}" for i, (text, n) in enumerate(rows, 1)] or [m.REPORT_NA]
+    lines += ["", f"## {m.REPORT_SHEETS['subscribers']}", ""]
+    lines += [f"- {area}: {total} (+{new})" for area, total, new in report.subscribers[:15]] or [m.REPORT_NA]
+    lines += ["", f"## {m.REPORT_SHEETS['deliveries']}", ""]
+    lines += [f"- {status}: {n}" for status, n in report.deliveries or []] or [m.REPORT_NA]
+    lines += ["", f"![{m.REPORT_CHART_TIMELINE}]({chart_name})", ""]
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    """One line of Markdown that cannot break the list or inject markup."""
+    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", " ".join(text.split()))

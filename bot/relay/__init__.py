@@ -1,0 +1,1 @@
+"""The community team relay: roles, the escalation inbox, and answer cards for forwarding."""

@@ -1,0 +1,294 @@
+"""Chat commands and buttons of the relay, called by the conversation service.
+
+Every command checks the sender's role first; team and admin commands that show questions or grant
+rights only work in a private chat. Messages for other people (a team member's answer to a citizen,
+a new-question notice) are OutgoingMessages addressed by `chat_id` on the sender's channel; a person
+on another channel gets the answer on their next message (see inbox.undelivered).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from bot import messages
+from bot.areas import ALL, Area
+from bot.conversation.types import Button, IncomingMessage, OutgoingMessage
+from bot.knowledge.models import Chunk
+from bot.relay import inbox, roles
+from bot.relay.cards import answer_card
+from bot.storage.models import Chat, Escalation, User
+from bot.textnorm import fold
+
+COMMANDS = {
+    "inbox": "inbox", "hopthu": "inbox",
+    "claim": "claim", "nhan": "claim",
+    "reply": "reply", "traloi": "reply",
+    "savefaq": "savefaq", "luufaq": "savefaq",
+    "search": "search", "timkiem": "search",
+    "card": "card", "thetraloi": "card",
+    "duty": "duty", "truc": "duty",
+    "invite": "invite", "moi": "invite",
+    "join": "join", "thamgia": "join",
+    "revoke": "revoke", "thuhoi": "revoke",
+    "roles": "roles", "vaitro": "roles",
+}
+NEEDS = {"invite": "admin", "revoke": "admin", "roles": "admin", "join": "citizen"}  # the rest: team
+ALLOWED_IN_GROUPS = {"search", "card"}  # nothing personal in them
+BUTTONS = {"cl", "ro", "cd"}  # claim, citizen's follow-up, answer card
+RANK = {"citizen": 0, "team": 1, "admin": 2}
+SEARCH_RESULTS = 5
+QUESTION_PREVIEW = 300
+FOLLOWUP = re.compile(r"#([0-9]{1,9})\s+(.+)", re.S)
+
+
+class Relay:
+    def __init__(
+        self, search: Callable[[str, int], list[tuple[Chunk, float]]], chunks: list[Chunk], areas: list[Area], bot_url: str = ""
+    ) -> None:
+        self.search = search  # thread-safe knowledge-base search: (query, k) -> [(chunk, score)]
+        self.bot_url = bot_url
+        self._chunks = {c.id: c for c in chunks}
+        self._area_names = {a.code: a.name for a in areas} | {ALL: messages.BUTTON_ALL_AREAS.lower()}
+        self.areas = areas
+
+    # -- entry points (from ConversationService) ---------------------------------------------------
+
+    def command(self, s: Session, msg: IncomingMessage, user: User) -> list[OutgoingMessage]:
+        name = COMMANDS[msg.command.lower()]
+        role = roles.role_of(s, user)
+        needed = NEEDS.get(name, "team")
+        if RANK[role] < RANK[needed]:
+            return [OutgoingMessage(messages.RELAY_ADMIN_ONLY if needed == "admin" else messages.RELAY_TEAM_ONLY)]
+        if msg.chat_type != "private" and name not in ALLOWED_IN_GROUPS:
+            return [OutgoingMessage(messages.RELAY_PRIVATE_ONLY)]
+        return getattr(self, f"_{name}")(s, msg, user, msg.text.strip())
+
+    def button(self, s: Session, kind: str, arg: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
+        if kind == "ro":
+            esc = self._own(s, arg, user)
+            if esc is None:
+                return [OutgoingMessage(messages.RELAY_FOLLOWUP_NOT_FOUND.format(id=arg[:12]))]
+            chat.state = {"followup": esc.id}
+            return [OutgoingMessage(messages.RELAY_FOLLOWUP_ASK.format(id=esc.id))]
+        if roles.role_of(s, user) == "citizen":
+            return [OutgoingMessage(messages.RELAY_TEAM_ONLY)]
+        if kind == "cl":
+            return self._claim(s, msg, user, arg) if msg.chat_type == "private" else [OutgoingMessage(messages.RELAY_PRIVATE_ONLY)]
+        chunk = self._chunks.get(arg)
+        return [OutgoingMessage(answer_card(chunk, self.bot_url))] if chunk else [OutgoingMessage(messages.HELP)]
+
+    def help(self, s: Session, user: User) -> str:
+        role = roles.role_of(s, user)
+        return (messages.RELAY_TEAM_HELP if RANK[role] else "") + (messages.RELAY_ADMIN_HELP if role == "admin" else "")
+
+    def escalated(self, s: Session, esc: Escalation, channel: str) -> list[OutgoingMessage]:
+        """Notices of a new question for the on-duty team members of its area."""
+        text = messages.RELAY_NEW_QUESTION.format(id=esc.id, area=self._area(esc.area), question=self._preview(esc.question))
+        members = inbox.on_duty_members(s, esc.area, channel, exclude=esc.user_id)
+        return [OutgoingMessage(text, chat_id=m.external_id) for m in members]
+
+    def followup(self, s: Session, esc_id: str, text: str, user: User) -> list[OutgoingMessage]:
+        """A citizen asks more about their own question: it reopens, and its handler (or the team) hears."""
+        esc = self._own(s, esc_id, user)
+        if esc is None:
+            return [OutgoingMessage(messages.RELAY_FOLLOWUP_NOT_FOUND.format(id=esc_id[:12]))]
+        inbox.reopen(s, esc, user, text[:4000])
+        notice = messages.RELAY_REOPENED.format(id=esc.id, area=self._area(esc.area), question=self._preview(text))
+        handler = s.get(User, esc.claimed_by) if esc.claimed_by else None
+        if handler is not None and handler.channel == user.channel and RANK[roles.role_of(s, handler)]:
+            members = [handler]
+        else:
+            members = inbox.on_duty_members(s, esc.area, user.channel, exclude=user.id)
+        ack = OutgoingMessage(messages.RELAY_FOLLOWUP_SENT.format(id=esc.id))
+        return [ack] + [OutgoingMessage(notice, chat_id=m.external_id) for m in members]
+
+    def followup_in(self, s: Session, text: str, user: User) -> list[OutgoingMessage] | None:
+        """`/canbo #12 more words`: a follow-up to question 12; None for a new question."""
+        match = FOLLOWUP.fullmatch(text)
+        return self.followup(s, match[1], match[2], user) if match else None
+
+    def pending(self, s: Session, user: User, buttons: bool) -> list[OutgoingMessage]:
+        """Answers from a team member on another channel, handed over now."""
+        return [self._answer_message(esc_id, text, buttons) for esc_id, text in inbox.undelivered(s, user)]
+
+    # -- team commands -----------------------------------------------------------------------------
+
+    def _inbox(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+        waiting = inbox.waiting_questions(s, roles.areas_of(s, user))
+        if not waiting:
+            return [OutgoingMessage(messages.RELAY_INBOX_EMPTY)]
+        lines = [messages.RELAY_INBOX_HEADER.format(count=len(waiting))]
+        for esc in waiting:
+            status = "mine" if esc.status == "claimed" and esc.claimed_by == user.id else esc.status
+            question = self._preview(esc.question)
+            followups = [m for m in inbox.thread(s, esc) if m.author == "citizen"]
+            if followups:
+                question += f"\n{messages.RELAY_FOLLOWUP_MARK}: {self._preview(followups[-1].text)}"
+            lines.append(messages.RELAY_INBOX_ITEM.format(
+                id=esc.id, area=self._area(esc.area), waited=waiting_text(inbox.waited(esc.created_at)),
+                status=messages.RELAY_STATUS[status], question=question,
+            ))
+        lines.append(messages.RELAY_INBOX_FOOTER)
+        return [OutgoingMessage("\n\n".join(lines))]
+
+    def _claim(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+        if not arg:
+            return [OutgoingMessage(messages.RELAY_CLAIM_USAGE)]
+        esc, refusal = self._workable(s, arg.split()[0], user)
+        if refusal:
+            return [refusal]
+        inbox.claim(esc, user)
+        text = messages.RELAY_CLAIMED.format(id=esc.id, area=self._area(esc.area), question=self._preview(esc.question))
+        return [OutgoingMessage(text)]
+
+    def _reply(self, s: Session, msg: IncomingMessage, user: User, arg: str) -> list[OutgoingMessage]:
+        esc_id, _, text = arg.partition(" ")
+        if not esc_id or not text.strip():
+            return [OutgoingMessage(messages.RELAY_REPLY_USAGE)]
+        esc, refusal = self._workable(s, esc_id, user)
+        if refusal:
+            return [refusal]
+        relayed = inbox.reply(s, esc, user, text.strip()[:4000], msg.channel)
+        if not relayed.now:
+            return [OutgoingMessage(messages.RELAY_REPLY_QUEUED.format(id=esc.id))]
+        answer = self._answer_message(esc.id, text.strip()[:4000], msg.buttons, relayed.chat_external_id)
+        return [OutgoingMessage(messages.RELAY_REPLY_SENT.format(id=esc.id)), answer]
+
+    def _savefaq(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+        if not arg:
+            return [OutgoingMessage(messages.RELAY_SAVEFAQ_USAGE)]
+        esc = inbox.visible(s, arg.split()[0], roles.areas_of(s, user))
+        if esc is None:
+            return [OutgoingMessage(messages.RELAY_NOT_FOUND.format(id=arg.split()[0].lstrip("#")[:12]))]
+        draft = inbox.save_draft(s, esc, user)
+        if draft is None:
+            return [OutgoingMessage(messages.RELAY_SAVEFAQ_NO_ANSWER.format(id=esc.id))]
+        return [OutgoingMessage(messages.RELAY_SAVEFAQ_DONE.format(draft=draft.id, id=esc.id))]
+
+    def _search(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+        if not any(ch.isalnum() for ch in arg):
+            return [OutgoingMessage(messages.RELAY_SEARCH_USAGE)]
+        hits = self.search(arg, SEARCH_RESULTS)
+        if not hits:
+            return [OutgoingMessage(messages.RELAY_SEARCH_EMPTY.format(query=arg[:60]))]
+        lines = [messages.RELAY_SEARCH_HEADER.format(query=arg[:60])]
+        lines += [messages.RELAY_SEARCH_ITEM.format(n=i, title=c.title, source=c.source.title) for i, (c, _) in enumerate(hits, 1)]
+        lines.append(messages.RELAY_SEARCH_FOOTER)
+        rows = [[Button(f"{i}. {c.title[:60]}", f"cd:{c.id}")] for i, (c, _) in enumerate(hits, 1) if len(c.id) <= 61]
+        return [OutgoingMessage("\n".join(lines), rows)]
+
+    def _card(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+        hits = self.search(arg, 1) if any(ch.isalnum() for ch in arg) else []
+        if not hits:
+            return [OutgoingMessage(messages.RELAY_CARD_USAGE)]
+        return [OutgoingMessage(answer_card(hits[0][0], self.bot_url))]
+
+    def _duty(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+        word = fold(arg)
+        on = word in ("bat", "on", "co") or (word not in ("tat", "off", "nghi") and not roles.on_duty(s, user))
+        roles.set_duty(s, user, on)
+        return [OutgoingMessage(messages.RELAY_DUTY_ON if on else messages.RELAY_DUTY_OFF)]
+
+    # -- admin commands ----------------------------------------------------------------------------
+
+    def _invite(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+        role, _, where = arg.partition(" ")
+        role = role.lower()
+        if role not in roles.ROLES:
+            return [OutgoingMessage(messages.RELAY_INVITE_USAGE)]
+        area = roles.area_code(self.areas, where)
+        if area is None:
+            return [OutgoingMessage(messages.RELAY_AREA_NOT_FOUND.format(query=where[:60]))]
+        code = roles.create_invite(s, role, area, roles.actor_of(user))
+        hours = int(roles.INVITE_TTL.total_seconds() // 3600)
+        area = ALL if role == "admin" else area
+        text = messages.RELAY_INVITE_CREATED.format(role=messages.RELAY_ROLE_NAMES[role], area=self._area(area), code=code, hours=hours)
+        return [OutgoingMessage(text)]
+
+    def _join(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+        if not arg:
+            return [OutgoingMessage(messages.RELAY_JOIN_USAGE)]
+        if msg.channel in roles.NO_ROLE_CHANNELS:
+            return [OutgoingMessage(messages.RELAY_JOIN_WRONG_CHANNEL)]
+        invite = roles.redeem(s, arg.split()[0], user)
+        if invite is None:
+            return [OutgoingMessage(messages.RELAY_JOIN_BAD)]
+        return [OutgoingMessage(messages.RELAY_JOIN_DONE.format(role=messages.RELAY_ROLE_NAMES[invite.role], area=self._area(invite.area)))]
+
+    def _revoke(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+        parts = arg.split()
+        channel, _, external_id = (parts[0] if parts else "").partition(":")
+        role = parts[1].lower() if len(parts) > 1 else None
+        area = roles.area_code(self.areas, parts[2]) if len(parts) > 2 else None
+        if not external_id or (role and role not in roles.ROLES) or (len(parts) > 2 and area is None):
+            return [OutgoingMessage(messages.RELAY_REVOKE_USAGE)]
+        target = roles.find_user(s, channel, external_id)
+        if target is not None and target.id == user.id:
+            return [OutgoingMessage(messages.RELAY_REVOKE_SELF)]
+        removed = roles.revoke(s, target, role, area, roles.actor_of(user)) if target else 0
+        label = f"{channel}:{external_id}"[:80]
+        if not removed:
+            return [OutgoingMessage(messages.RELAY_REVOKE_NONE.format(user=label))]
+        return [OutgoingMessage(messages.RELAY_REVOKE_DONE.format(count=removed, user=label))]
+
+    def _roles(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+        rows = roles.grants(s)
+        if not rows:
+            return [OutgoingMessage(messages.RELAY_ROLES_EMPTY)]
+        lines = [messages.RELAY_ROLES_HEADER] + [
+            messages.RELAY_ROLES_ITEM.format(
+                user=roles.actor_of(u), name=f"({u.display_name})" if u.display_name else "",
+                role=messages.RELAY_ROLE_NAMES[g.role], area=self._area(g.area), duty="" if g.on_duty else messages.RELAY_OFF_DUTY,
+            )
+            for u, g in rows
+        ]
+        return [OutgoingMessage("\n".join(lines))]
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _workable(self, s: Session, esc_id: str, user: User) -> tuple[Escalation | None, OutgoingMessage | None]:
+        """The question to claim or answer, or why not: not in the member's areas, answered, someone else's."""
+        esc = inbox.visible(s, esc_id, roles.areas_of(s, user))
+        if esc is None:
+            return None, OutgoingMessage(messages.RELAY_NOT_FOUND.format(id=esc_id.lstrip("#")[:12]))
+        if esc.status == "answered":
+            return None, OutgoingMessage(messages.RELAY_ALREADY_ANSWERED.format(id=esc.id))
+        mine = esc.claimed_by in (None, user.id) or esc.status == "open"
+        if not mine and roles.role_of(s, user) != "admin":
+            return None, OutgoingMessage(messages.RELAY_CLAIMED_BY_OTHER.format(id=esc.id))
+        return esc, None
+
+    def _own(self, s: Session, esc_id: str, user: User) -> Escalation | None:
+        esc = inbox.by_id(s, esc_id)
+        return esc if esc is not None and esc.user_id == user.id else None
+
+    @staticmethod
+    def _answer_message(esc_id: int, text: str, buttons: bool, chat_id: str = "") -> OutgoingMessage:
+        """The team's answer for the citizen; the follow-up button only where buttons show (else the text says how)."""
+        rows = [[Button(messages.RELAY_BUTTON_FOLLOWUP, f"ro:{esc_id}")]] if buttons else []
+        return OutgoingMessage(messages.RELAY_ANSWER.format(id=esc_id, answer=text), rows, chat_id=chat_id)
+
+    def _area(self, code: str) -> str:
+        return self._area_names.get(code, code) if code else messages.RELAY_AREA_UNKNOWN
+
+    @staticmethod
+    def _preview(text: str) -> str:
+        text = inbox.mask(text.strip())
+        return text if len(text) <= QUESTION_PREVIEW else text[:QUESTION_PREVIEW].rstrip() + " …"
+
+
+def waiting_text(delta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return messages.RELAY_WAIT_NOW
+    if minutes < 60:
+        return messages.RELAY_WAIT_MINUTES.format(m=minutes)
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return messages.RELAY_WAIT_HOURS.format(h=hours, m=minutes)
+    days, hours = divmod(hours, 24)
+    return messages.RELAY_WAIT_DAYS.format(d=days, h=hours)
+

@@ -1,0 +1,136 @@
+"""The escalation inbox: what a team member may see and do with the questions of their areas.
+
+Everything here takes the member's areas (from bot.relay.roles.areas_of) and never shows who asked:
+the inbox carries an id, an area, a waiting time and the question with numbers and e-mails masked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import false, or_, select, true
+from sqlalchemy.orm import Session
+
+from bot.areas import ALL
+from bot.relay.models import FaqDraft, RelayMessage, RoleGrant
+from bot.relay.roles import aware
+from bot.storage.models import Chat, Escalation, User, utcnow
+
+INBOX_LIMIT = 20
+WAITING = ("open", "claimed")
+# Phone, ID-card and bank account numbers (6+ digits, maybe grouped by spaces, dots or dashes) and e-mails.
+_NUMBER = re.compile(r"\+?\d(?:[\s.\-]?\d){5,}")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+def mask(text: str) -> str:
+    text = _EMAIL.sub("[email]", text)
+    return _NUMBER.sub(lambda m: "•" * 4 + m.group()[-2:], text)
+
+
+def _covers(areas: list[str]):
+    """SQL condition: an escalation of one of these areas, or of a commune inside one of them."""
+    if ALL in areas:
+        return true()
+    return or_(false(), *(cond for a in areas for cond in (Escalation.area == a, Escalation.area.like(f"{a}/%"))))
+
+
+def covers(areas: list[str], area: str) -> bool:
+    return ALL in areas or any(area == a or area.startswith(a + "/") for a in areas)
+
+
+def waiting_questions(s: Session, areas: list[str]) -> list[Escalation]:
+    if not areas:
+        return []
+    query = select(Escalation).where(Escalation.status.in_(WAITING), _covers(areas))
+    return list(s.scalars(query.order_by(Escalation.created_at, Escalation.id).limit(INBOX_LIMIT)))
+
+
+def by_id(s: Session, esc_id: str) -> Escalation | None:
+    """An escalation by its '#12' or '12' as typed (ASCII digits only)."""
+    match = re.fullmatch(r"#?([0-9]{1,9})", esc_id.strip())
+    return s.get(Escalation, int(match[1])) if match else None
+
+
+def visible(s: Session, esc_id: str, areas: list[str]) -> Escalation | None:
+    """An escalation by its '#12' or '12', if it is in these areas."""
+    esc = by_id(s, esc_id)
+    return esc if esc is not None and areas and covers(areas, esc.area) else None
+
+
+def waited(since: dt.datetime) -> dt.timedelta:
+    return utcnow() - aware(since)
+
+
+@dataclass
+class Relayed:
+    """Where an answer goes: the citizen's chat, and whether this channel can deliver it now."""
+
+    chat_external_id: str
+    now: bool
+
+
+def claim(esc: Escalation, member: User) -> None:
+    esc.status, esc.claimed_by, esc.claimed_at = "claimed", member.id, utcnow()
+
+
+def reply(s: Session, esc: Escalation, member: User, text: str, channel: str) -> Relayed:
+    """Record the answer and close the question; delivered now only on the member's own channel."""
+    chat = s.get(Chat, esc.chat_id)
+    now = chat.channel == channel
+    claim(esc, member)  # whoever answers handles the follow-ups
+    esc.status, esc.answered_at = "answered", utcnow()
+    s.add(RelayMessage(escalation_id=esc.id, author="team", user_id=member.id, text=text, delivered=now))
+    return Relayed(chat.external_id, now)
+
+
+def reopen(s: Session, esc: Escalation, citizen: User, text: str) -> None:
+    """A citizen's follow-up: an answered question opens again; a waiting one just gets the text."""
+    if esc.status == "answered":
+        esc.status, esc.reopened = "open", esc.reopened + 1
+    s.add(RelayMessage(escalation_id=esc.id, author="citizen", user_id=citizen.id, text=text))
+
+
+def thread(s: Session, esc: Escalation) -> list[RelayMessage]:
+    return list(s.scalars(select(RelayMessage).where(RelayMessage.escalation_id == esc.id).order_by(RelayMessage.id)))
+
+
+def last_answer(s: Session, esc: Escalation) -> RelayMessage | None:
+    return next((m for m in reversed(thread(s, esc)) if m.author == "team"), None)
+
+
+def undelivered(s: Session, citizen: User) -> list[tuple[int, str]]:
+    """Answers given from another channel, handed over (and marked delivered) on the citizen's next message."""
+    rows = s.scalars(
+        select(RelayMessage).join(Escalation, Escalation.id == RelayMessage.escalation_id)
+        .where(Escalation.user_id == citizen.id, RelayMessage.author == "team", RelayMessage.delivered.is_(False))
+        .order_by(RelayMessage.id)
+    ).all()
+    for m in rows:
+        m.delivered = True
+    return [(m.escalation_id, m.text) for m in rows]
+
+
+def save_draft(s: Session, esc: Escalation, member: User) -> FaqDraft | None:
+    """A draft FAQ entry from an answered question (once per question); None without an answer."""
+    answer = last_answer(s, esc)
+    if answer is None:
+        return None
+    draft = s.scalar(select(FaqDraft).where(FaqDraft.escalation_id == esc.id))
+    if draft is None:
+        draft = FaqDraft(escalation_id=esc.id, question=mask(esc.question), answer=answer.text, area=esc.area, created_by=member.id)
+        s.add(draft)
+        s.flush()
+    return draft
+
+
+def on_duty_members(s: Session, area: str, channel: str, exclude: int) -> list[User]:
+    """Team members and admins on duty whose areas cover `area`, reachable on `channel`."""
+    rows = s.execute(
+        select(User, RoleGrant.area).join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(RoleGrant.on_duty.is_(True), User.channel == channel, User.id != exclude, User.blocked_bot.is_(False))
+    ).all()
+    members = {u.id: u for u, a in rows if a == ALL or covers([a], area)}
+    return sorted(members.values(), key=lambda u: u.id)

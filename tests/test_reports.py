@@ -1,0 +1,193 @@
+"""Periodic reports over a real SQLite database filled with a synthetic month of conversations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from openpyxl import load_workbook
+from PIL import Image
+
+from bot import messages as m
+from bot.admin.reports import build_report, parse_period, write_report
+from bot.campaigns.models import Campaign, CampaignRun, OutboxMessage
+from bot.storage.db import MIGRATIONS, Database
+from bot.storage.models import Chat, Conversation, Escalation, QuizAnswer, QuizPoll, Subscription, User
+from tests.test_run import bot_env
+
+UTC = dt.timezone.utc
+PHONE = "0912345678"
+
+
+def at(day: int, hour: int = 3, month: int = 10) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, tzinfo=UTC)  # 03:00 UTC = 10:00 in Vietnam
+
+
+def fill(db: Database, relay_and_outbox: bool = True) -> None:
+    with db.session() as s:
+        users = [User(channel="telegram", external_id=str(i), area="dien-bien") for i in range(8)]
+        s.add_all(users)
+        s.flush()
+        chats = [Chat(channel="telegram", external_id=str(u.external_id)) for u in users]
+        s.add_all(chats)
+        s.flush()
+
+        def log(when, answered, topic="", question="câu hỏi", feedback=None, user=0):
+            row = Conversation(user_id=users[user].id, chat_id=chats[user].id, channel="telegram", question=question,
+                               chunk_id=f"faq:{topic}" if answered else "", topic=topic, answered=answered,
+                               confidence=0.9 if answered else 0.1, related=[], feedback=feedback, created_at=when)
+            s.add(row)
+            return row
+
+        # 30 answered in October (Vietnam time): the first at 00:30 on 1 October, i.e. 30 September in UTC
+        log(dt.datetime(2026, 9, 30, 17, 30, tzinfo=UTC), True, "vneid")
+        for i in range(29):
+            topic = "vneid" if i < 14 else "luadao" if i < 24 else "thanhtoan"
+            feedback = 1 if i < 6 else -1 if i < 8 else None
+            log(at(1 + i), True, topic, feedback=feedback, user=i % 8)
+        declined = ["bảo hiểm xe máy mua online ở đâu"] * 2 + ["bao hiem xe may mua online o dau"] * 2 + \
+                   ["thời tiết hôm nay"] * 3 + [f"số điện thoại của tôi là {PHONE} cần giúp"] + ["🙂🙂"] * 2
+        for i, q in enumerate(declined):
+            log(at(2 + i), False, question=q, user=i % 8)
+        log(dt.datetime(2026, 10, 31, 17, 30, tzinfo=UTC), True, "vneid")  # 1 November in Vietnam: next month
+        log(at(15, month=9), False, question="tháng trước")
+
+        for minutes in (30, 60, 120, None):
+            esc = Escalation(user_id=users[0].id, chat_id=chats[0].id, question="cần cán bộ", area="dien-bien",
+                             created_at=at(10))
+            if relay_and_outbox and minutes:
+                esc.answered_at, esc.status = at(10) + dt.timedelta(minutes=minutes), "answered"
+            s.add(esc)
+
+        for i, (area, when) in enumerate([("dien-bien", at(5, month=9))] * 3 + [("lai-chau", at(20))] * 2 + [("lai-chau", at(3, month=11))]):
+            s.add(Subscription(user_id=users[i].id, chat_id=chats[i].id, area=area, created_at=when))
+
+        polls = [QuizPoll(channel="telegram", quiz_id=q, chat_id=chats[0].id) for q in ("q1", "q2")]
+        s.add_all(polls)
+        s.flush()
+        for user, poll, correct in [(0, 0, True), (1, 0, True), (2, 0, True), (3, 0, False), (0, 1, True), (1, 1, False)]:
+            s.add(QuizAnswer(user_id=users[user].id, poll_id=polls[poll].id, quiz_id=polls[poll].quiz_id, choice=0,
+                             correct=correct, created_at=at(12)))
+
+        if relay_and_outbox:
+            campaign = Campaign(kind="message", text="Tin chiến dịch")
+            s.add(campaign)
+            s.flush()
+            run = CampaignRun(campaign_id=campaign.id, kind="message", slot=at(8))
+            s.add(run)
+            s.flush()
+            for i, status in enumerate(["sent"] * 4 + ["failed"]):
+                s.add(OutboxMessage(run_id=run.id, campaign_id=campaign.id, user_id=users[i].id, chat_id=chats[i].id,
+                                    channel="telegram", status=status, created_at=at(8)))
+
+
+@pytest.fixture
+def db(tmp_path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+    fill(database)
+    return database
+
+
+@pytest.mark.parametrize("text,label,start,end,monthly", [
+    ("2026-10", "2026-10", (2026, 10, 1), (2026, 11, 1), True),
+    ("2026-12", "2026-12", (2026, 12, 1), (2027, 1, 1), True),
+    ("2026-H1", "2026-H1", (2026, 1, 1), (2026, 7, 1), False),
+    ("2026-h2", "2026-H2", (2026, 7, 1), (2027, 1, 1), False),
+    ("2026", "2026", (2026, 1, 1), (2027, 1, 1), False),
+])
+def test_periods_are_parsed_in_vietnam_time(text, label, start, end, monthly):
+    period = parse_period(text)
+    assert (period.label, period.monthly) == (label, monthly)
+    assert period.start.astimezone(UTC) == dt.datetime(*start, tzinfo=UTC) - dt.timedelta(hours=7)
+    assert period.end.astimezone(UTC) == dt.datetime(*end, tzinfo=UTC) - dt.timedelta(hours=7)
+
+
+@pytest.mark.parametrize("text", ["2026-13", "2026-00", "2026-H3", "26-10", "", "tháng 10", "2026-10-01", "🙂"])
+def test_bad_periods_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_period(text)
+
+
+def test_a_month_report_has_the_numbers(db):
+    report = build_report(db, parse_period("2026-10"))
+    assert report.summary == {
+        "asked": 40, "answered": 30, "declined": 10, "escalated": 4, "human_answered": 3, "median_human_minutes": 60.0,
+        "likes": 6, "dislikes": 2, "like_share": 75.0, "subscribers": 5, "new_subscribers": 2, "deliveries_sent": 4,
+        "quiz_answers": 6, "quiz_participants": 4, "quiz_score": 66.7,
+    }
+    assert report.topics == [(m.TOPIC_NAMES["vneid"], 15), (m.TOPIC_NAMES["luadao"], 10), (m.TOPIC_NAMES["thanhtoan"], 5)]
+    assert report.gaps[:2] == [("bảo hiểm xe máy mua online ở đâu", 4), ("thời tiết hôm nay", 3)]
+    assert len(report.gaps) == 3 and PHONE not in str(report.gaps)  # emoji-only is no gap; the phone is masked
+    assert report.subscribers == [("dien-bien", 3, 0), ("lai-chau", 2, 2)]
+    assert report.deliveries == [("failed", 1), ("sent", 4)]
+    assert report.quiz == [("q1", 4, 75.0), ("q2", 2, 50.0)]
+    assert len(report.timeline) == 31 and report.timeline[0] == ("2026-10-01", 2, 0)
+    assert sum(a for _, a, _ in report.timeline) == 30 and sum(d for _, _, d in report.timeline) == 10
+
+
+def test_the_workbook_summary_and_chart_are_written(db, tmp_path):
+    paths = write_report(build_report(db, parse_period("2026-10")), tmp_path / "out")
+    assert [p.name for p in paths] == ["report-2026-10.xlsx", "report-2026-10.md", "report-2026-10.png"]
+    book = load_workbook(paths[0])
+    assert book.sheetnames == list(m.REPORT_SHEETS.values())
+    summary = {row[0]: row[1] for row in book[m.REPORT_SHEETS["summary"]].iter_rows(min_row=2, values_only=True)}
+    assert summary[m.REPORT_METRICS["asked"]] == 40 and summary[m.REPORT_METRICS["median_human_minutes"]] == 60
+    assert len(book[m.REPORT_SHEETS["timeline"]]._charts) == 1 and len(book[m.REPORT_SHEETS["topics"]]._charts) == 1
+    gaps = [r[0] for r in book[m.REPORT_SHEETS["gaps"]].iter_rows(min_row=2, values_only=True)]
+    assert "bảo hiểm xe máy mua online ở đâu" in gaps and not any(PHONE in g for g in gaps)
+    text = paths[1].read_text(encoding="utf-8")
+    for metric, value in (("asked", 40), ("answered", 30), ("declined", 10), ("escalated", 4), ("like_share", 75.0),
+                          ("median_human_minutes", 60.0), ("deliveries_sent", 4), ("quiz_score", 66.7)):
+        assert f"| {m.REPORT_METRICS[metric]} | {value} |" in text
+    assert "1. bảo hiểm xe máy mua online ở đâu: 4" in text and PHONE not in text
+    assert "![" in text and "report-2026-10.png" in text
+    with Image.open(paths[2]) as image:
+        assert image.format == "PNG" and image.size == (1400, 500)
+
+
+def test_half_year_buckets_by_month_and_csv_output(db, tmp_path):
+    report = build_report(db, parse_period("2026-H2"))
+    assert [b[0] for b in report.timeline] == [f"2026-{mm:02d}" for mm in range(7, 13)]
+    assert report.timeline[2:5] == [("2026-09", 0, 1), ("2026-10", 30, 10), ("2026-11", 1, 0)]
+    assert report.summary["subscribers"] == 6 and report.summary["new_subscribers"] == 6
+    paths = write_report(report, tmp_path, fmt="csv")
+    assert {p.name for p in paths} >= {"report-2026-H2-summary.csv", "report-2026-H2-gaps.csv", "report-2026-H2.md", "report-2026-H2.png"}
+    assert (tmp_path / "report-2026-H2-summary.csv").read_text(encoding="utf-8-sig").splitlines()[1] == f"{m.REPORT_METRICS['asked']},42"
+    assert build_report(db, parse_period("2027")).summary["asked"] == 0  # an empty year still reports
+    write_report(build_report(db, parse_period("2027")), tmp_path / "empty")
+    assert (tmp_path / "empty" / "report-2027.png").stat().st_size > 0
+
+
+def test_without_relay_or_outbox_tables_those_figures_are_na(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}", run_migrations=False)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")  # the first schema: no relay columns, no outbox
+    with db.session() as s:
+        s.add(User(channel="web", external_id="1"))
+        s.add(Chat(channel="web", external_id="1"))
+        s.flush()
+        s.add(Conversation(user_id=1, chat_id=1, channel="web", question="x", answered=True, confidence=1.0, related=[],
+                           created_at=at(3)))
+    report = build_report(db, parse_period("2026-10"))
+    assert report.summary["asked"] == 1 and report.deliveries is None
+    assert report.summary["median_human_minutes"] is None and report.summary["deliveries_sent"] is None
+    paths = write_report(report, tmp_path / "out")
+    assert f"| {m.REPORT_METRICS['deliveries_sent']} | {m.REPORT_NA} |" in paths[1].read_text(encoding="utf-8")
+
+
+def test_the_report_command(db, tmp_path):
+    env = bot_env(tmp_path)
+    ok = subprocess.run([sys.executable, "-m", "bot", "report", "--period", "2026-10", "--out", str(tmp_path / "r")],
+                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.split() == [str(tmp_path / "r" / f"report-2026-10.{ext}") for ext in ("xlsx", "md", "png")]
+    bad = subprocess.run([sys.executable, "-m", "bot", "report", "--period", "2026-13", "--out", str(tmp_path / "r")],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "YYYY-MM" in bad.stderr
