@@ -12,7 +12,8 @@ so both see the same machine load.
    perturbed by small Gaussian noise (sigma 0.02, renormalised). Retrieval cost is what is measured;
    their answers mean nothing.
 2. Throughput (answers/s) with 1 and 2 worker processes on the real index, each with its own engine
-   (how `python -m bot run` scales: one engine per process).
+   (how `python -m bot run` scales: one engine per process). It depends on OMP_NUM_THREADS: the
+   embedding uses every core by default, so set it to cores / workers (see bench/README.md).
 3. Lexical-only vs dense-only vs fused ranking: hit@1 (top chunk among the expected ones) on
    tests/data/eval, and the cost per query of each.
 
