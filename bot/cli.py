@@ -17,6 +17,7 @@ from bot.knowledge.loaders import load_knowledge
 from bot.knowledge.models import KnowledgeError
 from bot.retrieval.embedders import EmbedderError
 from bot.relay.cli import role_app
+from bot.webadmin.cli import admin_user_app
 
 app = typer.Typer(help="Bình dân học vụ số chatbot.", no_args_is_help=True, add_completion=False)
 index_app = typer.Typer(help="Build the retrieval index.", no_args_is_help=True)
@@ -26,6 +27,7 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(role_app, name="role")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(faq_app, name="faq")
+app.add_typer(admin_user_app, name="admin-user")
 app.command("report")(report_command)
 
 KbOption = typer.Option(None, "--kb", help="Knowledge directory (default: KNOWLEDGE_DIR or ./knowledge).")

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     web_port: int = 8080
     web_allowed_origins: str = ""  # comma-separated origins allowed to embed the widget
     max_body_bytes: int = 16_384
+    admin_cookie_secure: str = "auto"  # web admin cookie Secure flag: auto (when served over https), true or false
 
     # Telegram
     telegram_bot_token: str = ""

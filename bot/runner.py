@@ -24,9 +24,13 @@ async def run(settings: Settings, channels: list[str]) -> None:
     service = build_service(settings)
     instances = {name: importlib.import_module(CHANNEL_MODULES[name]).Channel(service, settings) for name in channels}
     if "web" in instances:
+        from bot.webadmin.pages import pusher_for
+
         for name, channel in instances.items():
             if name != "web":
                 instances["web"].add_routes(channel.routes())
+                if pusher := pusher_for(name, channel):  # web inbox answers reach citizens on their channel now
+                    instances["web"].admin.add_pusher(name, pusher)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

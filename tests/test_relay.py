@@ -41,10 +41,14 @@ def pg_schema(schema: str) -> str:
     return f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
 
 
+def open_test_db(kind: str, tmp_path, schema: str) -> Database:
+    """A migrated database: SQLite in tmp_path, or PostgreSQL in its own fresh `schema`."""
+    return Database(f"sqlite:///{tmp_path / 'bot.db'}" if kind == "sqlite" else pg_schema(schema))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'bot.db'}" if request.param == "sqlite" else pg_schema("relay_test")
-    database = Database(url)
+    database = open_test_db(request.param, tmp_path, "relay_test")
     yield database
     database.engine.dispose()
 

@@ -40,10 +40,13 @@ def make_service(engine: Engine, database_url: str, **kw) -> ConversationService
 
 
 @contextlib.contextmanager
-def serve(service: ConversationService, **settings) -> Iterator[str]:
-    """Run Channel.run(stop) in a thread with its own event loop; yield the base URL; stop it cleanly."""
+def serve(service: ConversationService, pushers: dict | None = None, **settings) -> Iterator[str]:
+    """Run Channel.run(stop) in a thread with its own event loop; yield the base URL; stop it cleanly.
+    `pushers`: channel name -> async (chat_id, message) -> bool, for the web inbox (bot/webadmin)."""
     config = Settings(_env_file=None, web_port=free_port(), **{"web_allowed_origins": PORTAL, **settings})
     channel = Channel(service, config)
+    for name, pusher in (pushers or {}).items():
+        channel.admin.add_pusher(name, pusher)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     failure: list[BaseException] = []

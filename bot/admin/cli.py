@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from bot.cli_support import actor as _actor, open_database
 from bot.config import get_settings
 
 faq_app = typer.Typer(help="Manage FAQ entries: import/export (YAML, CSV, XLSX), history and rollback.", no_args_is_help=True)
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name in some containers
-        return "cli"
-
-
 def _store():
     from bot.admin.faq_store import FaqStore
-    from bot.storage.db import Database
 
-    settings = get_settings()
-    return FaqStore(settings.knowledge_dir, Database(settings.database_url))
+    return FaqStore(get_settings().knowledge_dir, open_database())
 
 
 def _done(applied) -> None:
@@ -124,7 +115,6 @@ def report_command(
 ) -> None:
     """Write the period's report: workbook (XLSX or CSV), Markdown summary and PNG chart."""
     from bot.admin.reports import build_report, parse_period, write_report
-    from bot.storage.db import Database
 
     if fmt not in ("xlsx", "csv"):
         typer.echo("error: --format must be xlsx or csv", err=True)
@@ -134,6 +124,6 @@ def report_command(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    report = build_report(Database(get_settings().database_url), parsed)
+    report = build_report(open_database(), parsed)
     for path in write_report(report, out, fmt):
         typer.echo(str(path))

@@ -29,6 +29,7 @@ from bot import messages
 from bot.channels.web_api import NO_STORE, WebApi
 from bot.config import Settings
 from bot.conversation.service import ConversationService
+from bot.webadmin.pages import WebAdmin
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +94,16 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "internal error", "message": messages.WEB_ERROR}, 500, headers=NO_STORE)
 
 
-def create_app(service: ConversationService, settings: Settings, extra_routes: list[BaseRoute] = ()) -> Starlette:
+def create_app(
+    service: ConversationService, settings: Settings, extra_routes: list[BaseRoute] = (), admin: WebAdmin | None = None
+) -> Starlette:
     origins = allowed_origins(settings.web_allowed_origins)
+    admin = admin or WebAdmin(service, settings.knowledge_dir, settings.admin_cookie_secure)
     routes = [
         Route("/", page, methods=["GET"]),
         Route("/widget.js", widget, methods=["GET"]),
         *WebApi(service, settings.max_body_bytes).routes(),
+        *admin.routes(),  # the web admin and the team's web inbox (bot/webadmin)
         *extra_routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
@@ -123,13 +128,14 @@ class Channel:
         self.service = service
         self.settings = settings
         self._routes: list[BaseRoute] = []
+        self.admin = WebAdmin(service, settings.knowledge_dir, settings.admin_cookie_secure)
 
     def add_routes(self, routes: list[BaseRoute]) -> None:
         """Mount another channel's routes (its webhook) on this server."""
         self._routes.extend(routes)
 
     async def run(self, stop: asyncio.Event) -> None:
-        app = create_app(self.service, self.settings, self._routes)
+        app = create_app(self.service, self.settings, self._routes, self.admin)
         host, port = self.settings.web_host, self.settings.web_port
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=5)
         server = _Server(config)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Optional
 
 import typer
 
-from bot.config import get_settings
+from bot.cli_support import actor as _actor, fail, open_areas, open_database
 
 role_app = typer.Typer(help="Grant and revoke team and admin roles.", no_args_is_help=True)
 
@@ -15,27 +14,15 @@ ChannelOption = typer.Option(..., "--channel", help="telegram, zalo or web.")
 UserOption = typer.Option(..., "--user-id", help="The person's id on that channel (Telegram: their numeric user id).")
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name in some containers
-        return "cli"
-
-
 def _open():
-    from bot.areas import load_areas
-    from bot.storage.db import Database
-
-    settings = get_settings()
-    return Database(settings.database_url), load_areas(settings.knowledge_dir / "areas.yaml")
+    return open_database(), open_areas()
 
 
 def _check_role(role: str) -> str:
     from bot.relay.roles import ROLES
 
     if role not in ROLES:
-        typer.echo(f"error: --role must be one of {', '.join(ROLES)}", err=True)
-        raise typer.Exit(2)
+        fail(f"--role must be one of {', '.join(ROLES)}")
     return role
 
 
@@ -44,8 +31,7 @@ def _area(areas, area: str) -> str:
 
     code = area_code(areas, area)
     if code is None:
-        typer.echo(f"error: unknown area {area!r}; use a code from knowledge/areas.yaml (e.g. dien-bien) or 'all'", err=True)
-        raise typer.Exit(2)
+        fail(f"unknown area {area!r}; use a code from knowledge/areas.yaml (e.g. dien-bien) or 'all'")
     return code
 
 
@@ -62,8 +48,7 @@ def grant(
     db, areas = _open()
     role, code = _check_role(role), _area(areas, area)
     if channel in roles.NO_ROLE_CHANNELS:
-        typer.echo(f"error: people on the {channel} channel cannot hold a role (it cannot deliver notices to them)", err=True)
-        raise typer.Exit(2)
+        fail(f"people on the {channel} channel cannot hold a role (it cannot deliver notices to them)")
     with db.session() as s:
         user = roles.find_user(s, channel, user_id, create=True)
         added = roles.grant(s, user, role, code, _actor())
@@ -87,8 +72,7 @@ def revoke(
         user = roles.find_user(s, channel, user_id)
         removed = roles.revoke(s, user, role, code, _actor()) if user else 0
     if not removed:
-        typer.echo(f"error: {channel}:{user_id} has no such role", err=True)
-        raise typer.Exit(1)
+        fail(f"{channel}:{user_id} has no such role", 1)
     typer.echo(f"revoked {removed} role(s) from {channel}:{user_id}")
 
 

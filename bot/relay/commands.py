@@ -137,7 +137,11 @@ class Relay:
     def _claim(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
         if not arg:
             return [OutgoingMessage(messages.RELAY_CLAIM_USAGE)]
-        esc, refusal = self._workable(s, arg.split()[0], user)
+        return self.claim(s, user, arg.split()[0])
+
+    def claim(self, s: Session, user: User, esc_id: str) -> list[OutgoingMessage]:
+        """`/nhan`, also for the web inbox: take a question of the member's areas."""
+        esc, refusal = self._workable(s, esc_id, user)
         if refusal:
             return [refusal]
         inbox.claim(esc, user)
@@ -148,21 +152,30 @@ class Relay:
         esc_id, _, text = arg.partition(" ")
         if not esc_id or not text.strip():
             return [OutgoingMessage(messages.RELAY_REPLY_USAGE)]
+        return self.reply(s, user, esc_id, text, msg.channel, msg.buttons)
+
+    def reply(self, s: Session, user: User, esc_id: str, text: str, channel: str, buttons: bool) -> list[OutgoingMessage]:
+        """`/traloi`, also for the web inbox: the acknowledgement, then the answer addressed to the citizen's
+        chat when `channel` (the one sending it) is the citizen's; else it waits for their next message."""
         esc, refusal = self._workable(s, esc_id, user)
         if refusal:
             return [refusal]
-        relayed = inbox.reply(s, esc, user, text.strip()[:4000], msg.channel)
+        relayed = inbox.reply(s, esc, user, text.strip()[:4000], channel)
         if not relayed.now:
             return [OutgoingMessage(messages.RELAY_REPLY_QUEUED.format(id=esc.id))]
-        answer = self._answer_message(esc.id, text.strip()[:4000], msg.buttons, relayed.chat_external_id)
+        answer = self._answer_message(esc.id, text.strip()[:4000], buttons, relayed.chat_external_id)
         return [OutgoingMessage(messages.RELAY_REPLY_SENT.format(id=esc.id)), answer]
 
     def _savefaq(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
         if not arg:
             return [OutgoingMessage(messages.RELAY_SAVEFAQ_USAGE)]
-        esc = inbox.visible(s, arg.split()[0], roles.areas_of(s, user))
+        return self.save_draft(s, user, arg.split()[0])
+
+    def save_draft(self, s: Session, user: User, esc_id: str) -> list[OutgoingMessage]:
+        """`/luufaq`, also for the web inbox: the latest answer as a draft FAQ entry."""
+        esc = inbox.visible(s, esc_id, roles.areas_of(s, user))
         if esc is None:
-            return [OutgoingMessage(messages.RELAY_NOT_FOUND.format(id=arg.split()[0].lstrip("#")[:12]))]
+            return [OutgoingMessage(messages.RELAY_NOT_FOUND.format(id=esc_id.lstrip("#")[:12]))]
         draft = inbox.save_draft(s, esc, user)
         if draft is None:
             return [OutgoingMessage(messages.RELAY_SAVEFAQ_NO_ANSWER.format(id=esc.id))]
@@ -270,6 +283,9 @@ class Relay:
         """The team's answer for the citizen; the follow-up button only where buttons show (else the text says how)."""
         rows = [[Button(messages.RELAY_BUTTON_FOLLOWUP, f"ro:{esc_id}")]] if buttons else []
         return OutgoingMessage(messages.RELAY_ANSWER.format(id=esc_id, answer=text), rows, chat_id=chat_id)
+
+    def area_name(self, code: str) -> str:
+        return self._area(code)
 
     def _area(self, code: str) -> str:
         return self._area_names.get(code, code) if code else messages.RELAY_AREA_UNKNOWN

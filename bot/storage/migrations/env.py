@@ -5,6 +5,7 @@ from alembic import context
 import bot.relay.models  # noqa: F401  (relay tables on the same metadata)
 import bot.campaigns.models  # noqa: F401  (campaign tables join Base.metadata)
 import bot.admin.models  # noqa: F401  (FAQ version tables)
+import bot.webadmin.models  # noqa: F401  (web admin accounts and sessions)
 from bot.storage.models import Base
 
 connection = context.config.attributes["connection"]

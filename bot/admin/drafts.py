@@ -1,0 +1,31 @@
+"""Draft FAQ entries saved by the team (/luufaq): list them, approve or reject them (chat and web)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.relay.models import FaqDraft
+from bot.relay.roles import audit
+
+WAITING = "draft"
+
+
+def waiting(s: Session, limit: int = 50) -> list[FaqDraft]:
+    return list(s.scalars(select(FaqDraft).where(FaqDraft.status == WAITING).order_by(FaqDraft.id).limit(limit)))
+
+
+def get_waiting(s: Session, draft_id: int | str) -> FaqDraft | None:
+    text = str(draft_id).strip().lstrip("#")
+    draft = s.get(FaqDraft, int(text)) if text.isdigit() and len(text) <= 9 else None
+    return draft if draft is not None and draft.status == WAITING else None
+
+
+def decide(s: Session, draft_id: int | str, approved: bool, actor: str, entry_id: str = "") -> FaqDraft | None:
+    """Mark a waiting draft approved (it became entry `entry_id`) or rejected; None when not waiting."""
+    draft = get_waiting(s, draft_id)
+    if draft is None:
+        return None
+    draft.status = "approved" if approved else "rejected"
+    audit(s, actor, "faq_draft_approve" if approved else "faq_draft_reject", draft=draft.id, entry=entry_id)
+    return draft

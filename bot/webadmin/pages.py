@@ -1,0 +1,574 @@
+"""The web admin (FAQ entries, drafts, history, reports) and the team's web inbox, under /admin.
+
+Server-rendered HTML: every value goes through html.escape, the only style sheet is
+/static/admin.css and there is no script, so the web chat's strict CSP holds. Every page needs a
+session (bot.webadmin.auth); every POST must carry the session's CSRF token (403 without it); admin
+pages refuse team members (403); team members see only the questions of their areas. FAQ changes go
+through FaqStore.apply (versioned; running bots answer them within seconds, bot/admin/live.py) and the
+inbox through the chat relay's own claim/reply/save-draft code (bot/relay/commands.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import logging
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Awaitable, Callable
+from urllib.parse import quote, urlencode
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from bot import messages
+from bot.admin import drafts
+from bot.admin.faq_store import FaqStore, ImportRejected, parse_row
+from bot.admin.reports import TZ, build_report, parse_period, sheets, write_chart, write_report
+from bot.conversation.service import ConversationService
+from bot.conversation.types import OutgoingMessage
+from bot.relay import inbox, roles
+from bot.relay.commands import waiting_text
+from bot.relay.models import RelayMessage
+from bot.storage.models import Chat, User
+from bot.textnorm import fold
+from bot.webadmin import auth, texts as t
+from bot.webadmin.models import WebAccount, WebSession
+
+log = logging.getLogger(__name__)
+
+COOKIE = "bdhvs_admin"
+LOGIN_COOKIE = "bdhvs_admin_login"  # the login form's CSRF token (double submit: no session yet)
+PREFIX = "/admin"
+MAX_FORM_BYTES = 64 * 1024
+NO_STORE = {"Cache-Control": "no-store"}
+Pusher = Callable[[str, OutgoingMessage], Awaitable[bool]]  # (citizen's chat id, message) -> delivered
+
+
+def e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+@dataclass
+class Ctx:
+    request: Request
+    form: dict[str, str]
+    session: WebSession | None = None
+    account: WebAccount | None = None
+    user: User | None = None
+    role: str = "citizen"
+    pushes: list[tuple[str, OutgoingMessage, int]] = field(default_factory=list)  # channel, message, relay row
+
+    @property
+    def actor(self) -> str:
+        return f"{auth.CHANNEL}:{self.account.name}" if self.account else auth.CHANNEL
+
+
+class WebAdmin:
+    def __init__(self, service: ConversationService, knowledge_dir: Path, cookie_secure: str = "auto") -> None:
+        self.service = service
+        self.db = service.db
+        self.store = FaqStore(knowledge_dir, service.db)
+        self.cookie_secure = cookie_secure
+        self.pushers: dict[str, Pusher] = {}
+
+    def add_pusher(self, channel: str, pusher: Pusher) -> None:
+        """A running channel that can deliver an inbox answer to a citizen's chat now."""
+        self.pushers[channel] = pusher
+
+    def routes(self) -> list[Route]:
+        p, admin, team = PREFIX, "admin", "team"
+        return [
+            Route(p, self._wrap(self.home, team), methods=["GET"]),
+            Route(p + "/", self._wrap(self.home, team), methods=["GET"]),
+            Route(p + "/login", self.login, methods=["GET", "POST"]),
+            Route(p + "/logout", self._wrap(self.logout, team), methods=["POST"]),
+            Route(p + "/faq", self._wrap(self.faq_list, admin), methods=["GET"]),
+            Route(p + "/faq/new", self._wrap(self.faq_new, admin), methods=["GET"]),
+            Route(p + "/faq/edit/{entry_id}", self._wrap(self.faq_edit, admin), methods=["GET"]),
+            Route(p + "/faq/save", self._wrap(self.faq_save, admin), methods=["POST"]),
+            Route(p + "/faq/retire/{entry_id}", self._wrap(self.faq_retire, admin), methods=["POST"]),
+            Route(p + "/history", self._wrap(self.history, admin), methods=["GET"]),
+            Route(p + "/history/rollback/{version:int}", self._wrap(self.rollback, admin), methods=["POST"]),
+            Route(p + "/drafts", self._wrap(self.drafts, admin), methods=["GET"]),
+            Route(p + "/drafts/reject/{draft_id:int}", self._wrap(self.draft_reject, admin), methods=["POST"]),
+            Route(p + "/report", self._wrap(self.report, admin), methods=["GET"]),
+            Route(p + "/report/file", self._wrap(self.report_file, admin), methods=["GET"]),
+            Route(p + "/inbox", self._wrap(self.inbox, team), methods=["GET"]),
+            Route(p + "/inbox/{esc_id:int}", self._wrap(self.question, team), methods=["GET"]),
+            Route(p + "/inbox/{esc_id:int}/{action}", self._wrap(self.question_action, team), methods=["POST"]),
+        ]
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    async def _form(self, request: Request) -> dict[str, str] | None:
+        if request.method != "POST":
+            return {}
+        declared = request.headers.get("content-length", "")
+        if declared and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
+            return None
+        body = bytearray()
+        async for piece in request.stream():
+            body += piece
+            if len(body) > MAX_FORM_BYTES:
+                return None
+        from urllib.parse import parse_qsl
+
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return {k: v for k, v in pairs}
+
+    def _wrap(self, handler: Callable[[Ctx], Response], needs: str):
+        """Session, role and CSRF checks around a page; the handler runs in a worker thread (database work)."""
+
+        async def endpoint(request: Request) -> Response:
+            form = await self._form(request)
+            if form is None:
+                return self._error(413, t.TOO_LARGE)
+            ctx = Ctx(request, form)
+            response = await asyncio.to_thread(self._guarded, handler, needs, ctx)
+            for channel, message, relay_id in ctx.pushes:
+                await self._push(channel, message, relay_id)
+            return response
+
+        return endpoint
+
+    def _guarded(self, handler: Callable[[Ctx], Response], needs: str, ctx: Ctx) -> Response:
+        request = ctx.request
+        with self.db.session() as s:
+            found = auth.load_session(s, request.cookies.get(COOKIE, ""))
+            if found is not None:
+                ctx.session, ctx.account = found
+                ctx.user = s.get(User, ctx.account.user_id)
+                ctx.role = roles.role_of(s, ctx.user)
+        if ctx.session is None or ctx.role == "citizen":
+            if request.method == "POST":
+                return self._error(403, t.LOGIN_EXPIRED)
+            return RedirectResponse(f"{PREFIX}/login?next={quote(request.url.path)}", 303, headers=NO_STORE)
+        if request.method == "POST" and not auth.csrf_ok(ctx.session.csrf, ctx.form.get("csrf")):
+            return self._error(403, t.FORBIDDEN_CSRF, ctx)
+        if needs == "admin" and ctx.role != "admin":
+            return self._error(403, t.FORBIDDEN_ROLE, ctx)
+        return handler(ctx)
+
+    async def _push(self, channel: str, message: OutgoingMessage, relay_id: int) -> None:
+        """Deliver an inbox answer on the citizen's channel; if that fails, it waits for their next message."""
+        try:
+            delivered = await self.pushers[channel](message.chat_id, message)
+        except Exception:  # a platform outage must not lose the answer
+            log.exception("web inbox: delivering an answer on %s failed", channel)
+            delivered = False
+        if not delivered:
+            await asyncio.to_thread(self._undeliver, relay_id)
+
+    def _undeliver(self, relay_id: int) -> None:
+        with self.db.session() as s:
+            row = s.get(RelayMessage, relay_id)
+            if row is not None:
+                row.delivered = False
+
+    def _secure(self, request: Request) -> bool:
+        return request.url.scheme == "https" if self.cookie_secure == "auto" else self.cookie_secure in ("1", "true", "yes")
+
+    def _page(self, title: str, body: str, ctx: Ctx | None = None, status: int = 200, nav: str = "") -> HTMLResponse:
+        header = ""
+        if ctx is not None and ctx.account is not None:
+            links = [k for k in t.NAV if ctx.role == "admin" or k == "inbox"]
+            items = "".join(
+                f'<a href="{PREFIX}/{k}"{" aria-current=page" if k == nav else ""}>{e(t.NAV[k])}</a>' for k in links
+            )
+            who = e(t.SIGNED_IN_AS.format(name=ctx.account.name, role=t.ROLE_NAMES.get(ctx.role, ctx.role)))
+            logout = self._form_html(f"{PREFIX}/logout", f'<button class="secondary">{e(t.LOGOUT)}</button>', ctx, "inline")
+            header = f'<header><nav>{items}</nav><span class="who">{who}</span>{logout}</header>'
+        doc = (
+            '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{e(title)} · {e(t.APP_TITLE)}</title><link rel="stylesheet" href="/static/admin.css"></head>'
+            f'<body>{header}<main><h1>{e(title)}</h1>{body}</main></body></html>'
+        )
+        return HTMLResponse(doc, status, headers=NO_STORE)
+
+    def _error(self, status: int, text: str, ctx: Ctx | None = None) -> HTMLResponse:
+        title = t.FORBIDDEN_TITLE if status == 403 else t.NOT_FOUND if status == 404 else t.FORBIDDEN_TITLE
+        return self._page(title, f'<p class="error">{e(text)}</p>', ctx, status)
+
+    @staticmethod
+    def _form_html(action: str, inner: str, ctx: Ctx, cls: str = "") -> str:
+        css = f' class="{cls}"' if cls else ""
+        return f'<form method="post" action="{e(action)}"{css}><input type="hidden" name="csrf" value="{e(ctx.session.csrf)}">{inner}</form>'
+
+    @staticmethod
+    def _notice(text: str, error: bool = False) -> str:
+        return f'<p class="{"error" if error else "notice"}" role="status">{e(text)}</p>' if text else ""
+
+    # -- login -------------------------------------------------------------------------------------
+
+    async def login(self, request: Request) -> Response:
+        form = await self._form(request)
+        if form is None:
+            return self._error(413, t.TOO_LARGE)
+        if request.method == "GET":
+            return self._login_page(request, "")
+        if not auth.csrf_ok(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
+            return self._error(403, t.FORBIDDEN_CSRF)
+        token, message = await asyncio.to_thread(self._authenticate, form.get("name", "")[:64], form.get("password", "")[:1024])
+        if token is None:
+            return self._login_page(request, message, 401)
+        target = form.get("next", "")
+        target = target if target.startswith(PREFIX + "/") and "//" not in target else PREFIX + "/"
+        response = RedirectResponse(target, 303, headers=NO_STORE)
+        response.set_cookie(COOKIE, token, path=PREFIX, httponly=True, samesite="strict", secure=self._secure(request))
+        response.delete_cookie(LOGIN_COOKIE, path=PREFIX + "/login")
+        return response
+
+    def _authenticate(self, name: str, password: str) -> tuple[str | None, str]:
+        with self.db.session() as s:
+            result = auth.authenticate(s, name, password)
+            if result.account is None:
+                return None, t.LOGIN_LOCKED.format(minutes=result.locked_minutes) if result.locked_minutes else t.LOGIN_FAILED
+            user = s.get(User, result.account.user_id)
+            if roles.role_of(s, user) == "citizen":  # every role revoked: nothing to show
+                return None, t.LOGIN_FAILED
+            return auth.start_session(s, result.account), ""
+
+    def _login_page(self, request: Request, message: str, status: int = 200) -> Response:
+        csrf = request.cookies.get(LOGIN_COOKIE, "")
+        if len(csrf) < 32 or len(csrf) > 64:
+            csrf = secrets.token_urlsafe(32)
+        target = request.query_params.get("next", "")
+        body = (
+            f'<form method="post" action="{PREFIX}/login" class="login">'
+            f'<input type="hidden" name="csrf" value="{e(csrf)}"><input type="hidden" name="next" value="{e(target)}">'
+            f'{self._notice(message, error=True)}'
+            f'<label for="name">{e(t.LOGIN_NAME)}</label><input type="text" id="name" name="name" autocomplete="username" required>'
+            f'<label for="password">{e(t.LOGIN_PASSWORD)}</label>'
+            f'<input type="password" id="password" name="password" autocomplete="current-password" required>'
+            f'<button>{e(t.LOGIN_BUTTON)}</button></form>'
+        )
+        response = self._page(t.LOGIN_TITLE, body, status=status)
+        response.set_cookie(LOGIN_COOKIE, csrf, path=PREFIX + "/login", httponly=True, samesite="strict", secure=self._secure(request))
+        return response
+
+    def logout(self, ctx: Ctx) -> Response:
+        with self.db.session() as s:
+            auth.end_session(s, ctx.request.cookies.get(COOKIE, ""))
+        response = RedirectResponse(f"{PREFIX}/login", 303, headers=NO_STORE)
+        response.delete_cookie(COOKIE, path=PREFIX)
+        return response
+
+    def home(self, ctx: Ctx) -> Response:
+        return RedirectResponse(f"{PREFIX}/{'faq' if ctx.role == 'admin' else 'inbox'}", 303, headers=NO_STORE)
+
+    # -- FAQ entries -------------------------------------------------------------------------------
+
+    def faq_list(self, ctx: Ctx) -> Response:
+        query = ctx.request.query_params.get("q", "").strip()[:200]
+        entries = self.store.entries()
+        if query:
+            words = fold(query).split()
+            entries = [x for x in entries if all(w in _haystack(x) for w in words)]
+        rows = "".join(
+            f'<tr><td>{e(x["id"])}</td><td>{e(messages.TOPIC_NAMES.get(x["topic"], x["topic"]))}</td><td>{e(x["question"])}</td>'
+            f'<td><a href="{PREFIX}/faq/edit/{quote(x["id"])}">{e(t.FAQ_EDIT)}</a></td></tr>'
+            for x in entries
+        )
+        body = (
+            f'<form method="get" action="{PREFIX}/faq"><label for="q">{e(t.FAQ_SEARCH)}</label>'
+            f'<input type="search" id="q" name="q" value="{e(query)}"><button>{e(t.FAQ_SEARCH_BUTTON)}</button></form>'
+            f'<p><a href="{PREFIX}/faq/new">{e(t.FAQ_NEW)}</a> · {e(t.FAQ_COUNT.format(count=len(entries)))}</p>'
+            + (_table(t.FAQ_COLUMNS, rows) if entries else f"<p>{e(t.FAQ_EMPTY)}</p>")
+        )
+        return self._page(t.NAV["faq"], body, ctx, nav="faq")
+
+    def faq_new(self, ctx: Ctx) -> Response:
+        values, note = {}, ""
+        draft_id = ctx.request.query_params.get("draft", "")
+        if draft_id:
+            with self.db.session() as s:
+                draft = drafts.get_waiting(s, draft_id)
+                if draft is None:
+                    return self._error(404, t.DRAFT_GONE.format(id=draft_id[:12]), ctx)
+                values = {"question": draft.question, "answer": draft.answer, "draft": str(draft.id)}
+                note = t.FAQ_FROM_DRAFT.format(id=draft.id, escalation=draft.escalation_id or "?", area=self.service.relay.area_name(draft.area))
+        return self._faq_form(ctx, values, new=True, notice=note)
+
+    def faq_edit(self, ctx: Ctx) -> Response:
+        entry_id = ctx.request.path_params["entry_id"]
+        entry = next((x for x in self.store.entries() if x["id"] == entry_id), None)
+        if entry is None:
+            return self._error(404, t.FAQ_ID_MISSING.format(id=entry_id[:64]), ctx)
+        saved = ctx.request.query_params.get("saved", "")
+        notice = t.FAQ_SAVED.format(version=saved) if saved.isdigit() else t.FAQ_UNCHANGED if saved == "none" else ""
+        return self._faq_form(ctx, _form_values(entry), new=False, notice=notice)
+
+    def _faq_form(self, ctx: Ctx, values: dict[str, str], new: bool, notice: str = "", errors: list[str] = (), status: int = 200) -> Response:
+        def field_html(name: str, kind: str = "text") -> str:
+            label = f'<label for="{name}">{e(t.FAQ_FIELDS[name])}</label>'
+            value = values.get(name, "")
+            if kind == "textarea":
+                return label + f'<textarea id="{name}" name="{name}">{e(value)}</textarea>'
+            if kind == "topic":
+                options = "".join(
+                    f'<option value="{e(k)}"{" selected" if k == value else ""}>{e(v)}</option>' for k, v in messages.TOPIC_NAMES.items()
+                )
+                return label + f'<select id="topic" name="topic"><option value=""></option>{options}</select>'
+            readonly = " readonly" if name == "id" and not new else ""
+            return label + f'<input type="text" id="{name}" name="{name}" value="{e(value)}"{readonly}>'
+
+        fields = "".join([
+            field_html("id"), field_html("topic", "topic"), field_html("question"), field_html("alternatives", "textarea"),
+            field_html("answer", "textarea"), field_html("source"), field_html("source_url"), field_html("tags"),
+        ])
+        hidden = f'<input type="hidden" name="mode" value="{"new" if new else "edit"}">'
+        if values.get("draft"):
+            hidden += f'<input type="hidden" name="draft" value="{e(values["draft"])}">'
+        error_html = ""
+        if errors:
+            error_html = f'<div class="error" role="alert"><p>{e(t.FAQ_ERRORS)}</p><ul>' + "".join(f"<li>{e(x)}</li>" for x in errors) + "</ul></div>"
+        body = self._notice(notice) + error_html + self._form_html(f"{PREFIX}/faq/save", hidden + fields + f"<button>{e(t.FAQ_SAVE)}</button>", ctx)
+        if not new:
+            entry_id = values["id"]
+            body += self._form_html(f"{PREFIX}/faq/retire/{quote(entry_id)}", f'<button class="secondary">{e(t.FAQ_RETIRE)}</button>', ctx)
+            body += f'<p><a href="{PREFIX}/history?{urlencode({"entry": entry_id})}">{e(t.NAV["history"])}</a></p>'
+        title = t.FAQ_NEW_TITLE if new else t.FAQ_EDIT_TITLE.format(id=values.get("id", ""))
+        return self._page(title, body, ctx, status, nav="faq")
+
+    def faq_save(self, ctx: Ctx) -> Response:
+        form, new = ctx.form, ctx.form.get("mode") == "new"
+        values = {k: form.get(k, "") for k in t.FAQ_FIELDS} | ({"draft": form["draft"]} if form.get("draft") else {})
+        raw = {**values, "updated": dt.datetime.now(TZ).date().isoformat()}
+        entry, problems = parse_row(raw, 0)
+        errors = [t.FIELD_ERRORS.get(p.field, t.FIELD_ERRORS["file"]).format(detail=p.message) for p in problems]
+        known = {x["id"] for x in self.store.entries()}
+        if entry is not None and new and entry["id"] in known:
+            errors.append(t.FAQ_ID_TAKEN.format(id=entry["id"]))
+        if entry is not None and not new and entry["id"] not in known:
+            errors.append(t.FAQ_ID_MISSING.format(id=entry["id"]))
+        if errors or entry is None or entry.get("retired"):
+            return self._faq_form(ctx, values, new, errors=errors or [t.FIELD_ERRORS["topic"]], status=422)
+        try:
+            applied = self.store.apply({entry["id"]: entry}, ctx.actor, f"web {'add' if new else 'edit'} {entry['id']}")
+        except ImportRejected as exc:
+            return self._faq_form(ctx, values, new, errors=[t.FIELD_ERRORS["file"].format(detail=x.message) for x in exc.errors], status=422)
+        if values.get("draft"):
+            with self.db.session() as s:
+                drafts.decide(s, values["draft"], True, ctx.actor, entry["id"])
+        saved = applied.version if applied.version is not None else "none"
+        return RedirectResponse(f"{PREFIX}/faq/edit/{quote(entry['id'])}?saved={saved}", 303, headers=NO_STORE)
+
+    def faq_retire(self, ctx: Ctx) -> Response:
+        entry_id = ctx.request.path_params["entry_id"]
+        try:
+            applied = self.store.retire([entry_id], ctx.actor)
+        except ImportRejected:
+            return self._error(404, t.FAQ_ID_MISSING.format(id=entry_id[:64]), ctx)
+        return self._page(t.NAV["faq"], self._notice(t.FAQ_RETIRED.format(id=entry_id, version=applied.version))
+                          + f'<p><a href="{PREFIX}/faq">{e(t.NAV["faq"])}</a></p>', ctx, nav="faq")
+
+    # -- history -----------------------------------------------------------------------------------
+
+    def history(self, ctx: Ctx, notice: str = "") -> Response:
+        entry = ctx.request.query_params.get("entry", "").strip()[:64] or None
+        rows = ""
+        for version, changes in self.store.history(50, entry):
+            what = ", ".join(f"{t.HISTORY_ACTIONS.get(c.action, c.action)} {c.entry_id}" for c in changes[:8])
+            what += f", … ({len(changes)})" if len(changes) > 8 else ""
+            when = _local(version.created_at)
+            button = self._form_html(f"{PREFIX}/history/rollback/{version.id}", f'<button class="secondary">{e(t.HISTORY_ROLLBACK)}</button>', ctx)
+            rows += (f"<tr><td class=num>{version.id}</td><td>{e(when)}</td><td>{e(version.actor)}</td><td>{e(version.summary)}</td>"
+                     f"<td>{e(what)}</td><td>{button}</td></tr>")
+        body = self._notice(notice) + (
+            f'<form method="get" action="{PREFIX}/history"><label for="entry">{e(t.HISTORY_FILTER)}</label>'
+            f'<input type="text" id="entry" name="entry" value="{e(entry or "")}"><button>{e(t.FAQ_SEARCH_BUTTON)}</button></form>'
+        ) + (_table(t.HISTORY_COLUMNS, rows) if rows else f"<p>{e(t.HISTORY_EMPTY)}</p>")
+        return self._page(t.HISTORY_TITLE, body, ctx, nav="history")
+
+    def rollback(self, ctx: Ctx) -> Response:
+        target = ctx.request.path_params["version"]
+        try:
+            applied = self.store.rollback(target, ctx.actor)
+        except LookupError:
+            return self._error(404, t.NOT_FOUND, ctx)
+        except ImportRejected as exc:
+            return self._error(422, t.FIELD_ERRORS["file"].format(detail="; ".join(x.message for x in exc.errors)), ctx)
+        notice = t.HISTORY_ROLLED_BACK.format(target=target, version=applied.version) if applied.version else t.FAQ_UNCHANGED
+        return self.history(ctx, notice)
+
+    # -- drafts ------------------------------------------------------------------------------------
+
+    def drafts(self, ctx: Ctx, notice: str = "") -> Response:
+        with self.db.session() as s:
+            rows = "".join(
+                f"<tr><td class=num>#{d.id}</td><td>{e(self.service.relay.area_name(d.area))}</td><td class=pre>{e(d.question)}</td>"
+                f"<td class=pre>{e(d.answer)}</td><td><a href=\"{PREFIX}/faq/new?draft={d.id}\">{e(t.DRAFT_APPROVE)}</a>"
+                + self._form_html(f"{PREFIX}/drafts/reject/{d.id}", f'<button class="secondary">{e(t.DRAFT_REJECT)}</button>', ctx)
+                + "</td></tr>"
+                for d in drafts.waiting(s)
+            )
+        body = self._notice(notice) + (_table(t.DRAFTS_COLUMNS, rows) if rows else f"<p>{e(t.DRAFTS_EMPTY)}</p>")
+        return self._page(t.DRAFTS_TITLE, body, ctx, nav="drafts")
+
+    def draft_reject(self, ctx: Ctx) -> Response:
+        draft_id = ctx.request.path_params["draft_id"]
+        with self.db.session() as s:
+            done = drafts.decide(s, draft_id, False, ctx.actor)
+        return self.drafts(ctx, (t.DRAFT_REJECTED if done else t.DRAFT_GONE).format(id=draft_id))
+
+    # -- reports -----------------------------------------------------------------------------------
+
+    def report(self, ctx: Ctx) -> Response:
+        label = ctx.request.query_params.get("period", "").strip()[:10] or dt.datetime.now(TZ).strftime("%Y-%m")
+        form = (f'<form method="get" action="{PREFIX}/report"><label for="period">{e(t.REPORT_PERIOD)}</label>'
+                f'<input type="text" id="period" name="period" value="{e(label)}"><button>{e(t.REPORT_SHOW)}</button></form>')
+        try:
+            period = parse_period(label)
+        except ValueError:
+            return self._page(t.REPORT_TITLE, form + self._notice(t.REPORT_BAD_PERIOD, error=True), ctx, 422, nav="report")
+        data = sheets(build_report(self.db, period))
+        query = urlencode({"period": period.label})
+        body = form + f"<h2>{e(period.title)}</h2>"
+        body += (f'<p><a href="{PREFIX}/report/file?{query}&amp;kind=xlsx" download>{e(t.REPORT_DOWNLOAD_XLSX)}</a> · '
+                 f'<a href="{PREFIX}/report/file?{query}&amp;kind=png" download>{e(t.REPORT_DOWNLOAD_PNG)}</a></p>')
+        for key, title in t.REPORT_SECTIONS.items():
+            header, *rows = data[key]
+            cells = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+            body += f"<h2>{e(title)}</h2>" + _table(header, cells, caption=title if key == "summary" else "")
+        body += f'<img class="chart" src="{PREFIX}/report/file?{query}&amp;kind=png" alt="{e(t.REPORT_CHART_ALT)}">'
+        return self._page(t.REPORT_TITLE, body, ctx, nav="report")
+
+    def report_file(self, ctx: Ctx) -> Response:
+        kind = ctx.request.query_params.get("kind", "")
+        try:
+            period = parse_period(ctx.request.query_params.get("period", "")[:10])
+        except ValueError:
+            return self._error(404, t.REPORT_BAD_PERIOD, ctx)
+        if kind not in ("xlsx", "png"):
+            return self._error(404, t.NOT_FOUND, ctx)
+        report = build_report(self.db, period)
+        with tempfile.TemporaryDirectory() as tmp:
+            if kind == "png":
+                path = Path(tmp) / f"report-{period.label}.png"
+                write_chart(report, path)
+                media = "image/png"
+            else:
+                path = write_report(report, Path(tmp), "xlsx")[0]
+                media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            content = path.read_bytes()
+        headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{path.name}"'}
+        return Response(content, media_type=media, headers=headers)
+
+    # -- the team's inbox --------------------------------------------------------------------------
+
+    def inbox(self, ctx: Ctx) -> Response:
+        relay = self.service.relay
+        with self.db.session() as s:
+            waiting = inbox.waiting_questions(s, roles.areas_of(s, ctx.user))
+            rows = "".join(
+                f'<tr><td><a href="{PREFIX}/inbox/{x.id}">#{x.id}</a></td><td>{e(relay.area_name(x.area))}</td>'
+                f"<td>{e(waiting_text(inbox.waited(x.created_at)))}</td><td>{e(self._status(x, ctx))}</td>"
+                f"<td class=pre>{e(_preview(x.question))}</td></tr>"
+                for x in waiting
+            )
+        body = _table(t.INBOX_COLUMNS, rows) if rows else f"<p>{e(t.INBOX_EMPTY)}</p>"
+        return self._page(t.INBOX_TITLE, body, ctx, nav="inbox")
+
+    @staticmethod
+    def _status(esc, ctx: Ctx) -> str:
+        key = "mine" if esc.status == "claimed" and esc.claimed_by == ctx.user.id else esc.status
+        return messages.RELAY_STATUS.get(key, key)
+
+    def question(self, ctx: Ctx, notices: list[str] = ()) -> Response:
+        esc_id = ctx.request.path_params["esc_id"]
+        relay = self.service.relay
+        with self.db.session() as s:
+            esc = inbox.visible(s, str(esc_id), roles.areas_of(s, ctx.user))
+            if esc is None:  # not in this member's areas: as if it did not exist
+                return self._error(404, t.NOT_FOUND, ctx)
+            meta = t.QUESTION_META.format(area=relay.area_name(esc.area), waited=waiting_text(inbox.waited(esc.created_at)),
+                                          status=self._status(esc, ctx))
+            thread = "".join(f"<p><strong>{e(t.THREAD_AUTHORS.get(m.author, m.author))}:</strong> {e(inbox.mask(m.text))}</p>"
+                             for m in inbox.thread(s, esc))
+            question = inbox.mask(esc.question)
+        base = f"{PREFIX}/inbox/{esc_id}"
+        body = "".join(self._notice(n) for n in notices) + f"<p>{e(meta)}</p><p class=pre>{e(question)}</p><div class=thread>{thread}</div>"
+        body += self._form_html(f"{base}/claim", f"<button>{e(t.CLAIM)}</button>", ctx)
+        body += self._form_html(
+            f"{base}/reply", f'<label for="text">{e(t.REPLY_LABEL)}</label><textarea id="text" name="text" required></textarea>'
+            f"<button>{e(t.REPLY)}</button>", ctx)
+        body += self._form_html(f"{base}/savefaq", f'<button class="secondary">{e(t.SAVE_DRAFT)}</button>', ctx)
+        return self._page(t.QUESTION_TITLE.format(id=esc_id), body, ctx, nav="inbox")
+
+    def question_action(self, ctx: Ctx) -> Response:
+        esc_id, action = str(ctx.request.path_params["esc_id"]), ctx.request.path_params["action"]
+        relay = self.service.relay
+        with self.db.session() as s:
+            if action == "claim":
+                out = relay.claim(s, ctx.user, esc_id)
+            elif action == "savefaq":
+                out = relay.save_draft(s, ctx.user, esc_id)
+            elif action == "reply" and ctx.form.get("text", "").strip():
+                esc = inbox.visible(s, esc_id, roles.areas_of(s, ctx.user))
+                chat = s.get(Chat, esc.chat_id) if esc is not None else None
+                channel = chat.channel if chat is not None and chat.channel in self.pushers else auth.CHANNEL
+                out = relay.reply(s, ctx.user, esc_id, ctx.form["text"], channel, buttons=channel != "zalo")
+                s.flush()
+                relayed = [m for m in out if m.chat_id]
+                if relayed:
+                    row = s.scalar(select(RelayMessage.id).where(RelayMessage.escalation_id == int(esc_id)).order_by(RelayMessage.id.desc()))
+                    ctx.pushes += [(channel, m, row) for m in relayed]
+            elif action == "reply":
+                out = [OutgoingMessage(messages.RELAY_REPLY_USAGE)]
+            else:
+                return self._error(404, t.NOT_FOUND, ctx)
+        return self.question(ctx, [m.text for m in out if not m.chat_id])
+
+
+def _haystack(entry: dict) -> str:
+    return fold(" ".join([entry["id"], entry["question"], *entry.get("alternatives", []), entry.get("answer", "")]))
+
+
+def _form_values(entry: dict) -> dict[str, str]:
+    return {
+        "id": entry["id"], "topic": entry["topic"], "question": entry["question"], "alternatives": "\n".join(entry.get("alternatives", [])),
+        "answer": entry.get("answer", ""), "source": entry.get("source", {}).get("title", ""),
+        "source_url": entry.get("source", {}).get("url", ""), "tags": ", ".join(entry.get("tags", [])),
+    }
+
+
+def _table(header, rows_html: str, caption: str = "") -> str:
+    cap = f"<caption>{e(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>" + "".join(f"<th scope=col>{e(h)}</th>" for h in header) + f"</tr></thead><tbody>{rows_html}</tbody></table>"
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"<td class=num>{value:,.1f}</td>"
+    if isinstance(value, int):
+        return f"<td class=num>{value:,}</td>"
+    return f"<td>{e(value)}</td>"
+
+
+def _preview(text: str, limit: int = 300) -> str:
+    text = inbox.mask(text.strip())
+    return text if len(text) <= limit else text[:limit].rstrip() + " …"
+
+
+def _local(when: dt.datetime) -> str:
+    return roles.aware(when).astimezone(TZ).strftime("%d/%m/%Y %H:%M")
+
+
+def pusher_for(name: str, channel) -> Pusher | None:
+    """How a running channel delivers an inbox answer to a chat: Telegram sends the message (with its
+    follow-up button), Zalo the text; other channels (the web chat) cannot push."""
+    if name == "telegram":
+        return lambda chat_id, out: channel.send(chat_id, out)
+    if name == "zalo":
+        return lambda chat_id, out: channel.send(chat_id, out.text)
+    return None

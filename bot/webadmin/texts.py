@@ -1,0 +1,105 @@
+"""Every Vietnamese text of the web admin and web inbox pages (chat texts stay in bot/messages.py)."""
+
+APP_TITLE = "Quản trị trợ lý Bình dân học vụ số"
+NAV = {
+    "faq": "Câu hỏi thường gặp",
+    "drafts": "Bản nháp chờ duyệt",
+    "history": "Lịch sử thay đổi",
+    "report": "Báo cáo",
+    "inbox": "Hộp thư câu hỏi",
+}
+LOGOUT = "Đăng xuất"
+SIGNED_IN_AS = "Đang đăng nhập: {name} ({role})"
+ROLE_NAMES = {"admin": "quản trị viên", "team": "thành viên Tổ công nghệ số cộng đồng"}
+
+LOGIN_TITLE = "Đăng nhập"
+LOGIN_NAME = "Tên đăng nhập"
+LOGIN_PASSWORD = "Mật khẩu"
+LOGIN_BUTTON = "Đăng nhập"
+LOGIN_FAILED = "Tên đăng nhập hoặc mật khẩu không đúng."
+LOGIN_LOCKED = "Tài khoản tạm bị khoá vì nhập sai mật khẩu nhiều lần. Hãy thử lại sau {minutes} phút."
+LOGIN_EXPIRED = "Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại."
+
+FORBIDDEN_TITLE = "Không được phép"
+FORBIDDEN_ROLE = "Trang này chỉ dành cho quản trị viên."
+FORBIDDEN_CSRF = "Yêu cầu không hợp lệ (thiếu hoặc sai mã bảo vệ biểu mẫu). Hãy tải lại trang rồi thử lại."
+NOT_FOUND = "Không tìm thấy trang hoặc mục bạn cần."
+TOO_LARGE = "Nội dung gửi lên quá lớn."
+
+FAQ_SEARCH = "Tìm trong câu hỏi, cách hỏi khác và câu trả lời"
+FAQ_SEARCH_BUTTON = "Tìm"
+FAQ_NEW = "➕ Thêm câu hỏi mới"
+FAQ_COUNT = "{count} câu hỏi"
+FAQ_EMPTY = "Không có câu hỏi nào khớp."
+FAQ_COLUMNS = ("Mã", "Chủ đề", "Câu hỏi", "")
+FAQ_EDIT = "Sửa"
+FAQ_NEW_TITLE = "Thêm câu hỏi thường gặp"
+FAQ_EDIT_TITLE = "Sửa câu hỏi «{id}»"
+FAQ_FIELDS = {
+    "id": "Mã (chữ thường không dấu, số và dấu gạch ngang)",
+    "topic": "Chủ đề",
+    "question": "Câu hỏi",
+    "alternatives": "Các cách hỏi khác (ít nhất 2, mỗi dòng một cách)",
+    "answer": "Câu trả lời (tối đa 700 ký tự)",
+    "source": "Nguồn (văn bản chính thức: số hiệu, cơ quan, ngày)",
+    "source_url": "Đường dẫn nguồn (không bắt buộc)",
+    "tags": "Nhãn (cách nhau bởi dấu phẩy, không bắt buộc)",
+}
+FIELD_ERRORS = {
+    "id": "Mã chỉ gồm chữ thường không dấu, số và dấu gạch ngang (tối đa 64 ký tự).",
+    "topic": "Hãy chọn một chủ đề trong danh sách.",
+    "question": "Hãy nhập câu hỏi.",
+    "alternatives": "Cần ít nhất 2 cách hỏi khác, mỗi dòng một cách.",
+    "answer": "Hãy nhập câu trả lời, tối đa 700 ký tự (vừa một màn hình điện thoại).",
+    "source": "Hãy ghi nguồn: văn bản chính thức (số hiệu, cơ quan ban hành, ngày).",
+    "updated": "Ngày cập nhật không hợp lệ.",
+    "file": "Nội dung không hợp lệ với kho tri thức: {detail}",
+}
+FAQ_ID_TAKEN = "Mã «{id}» đã có. Hãy chọn mã khác hoặc sửa câu hỏi đó."
+FAQ_ID_MISSING = "Không còn câu hỏi có mã «{id}» (có thể đã bị gỡ)."
+FAQ_SAVE = "💾 Lưu"
+FAQ_SAVED = "Đã lưu (phiên bản {version}). Trợ lý trả lời theo nội dung mới trong vài giây."
+FAQ_UNCHANGED = "Không có gì thay đổi."
+FAQ_RETIRE = "Gỡ câu hỏi này"
+FAQ_RETIRED = "Đã gỡ câu hỏi «{id}» (phiên bản {version}). Có thể khôi phục trong «Lịch sử thay đổi»."
+FAQ_ERRORS = "Chưa lưu được, hãy sửa các lỗi sau:"
+FAQ_FROM_DRAFT = "Từ bản nháp #{id} (câu hỏi #{escalation} của khu vực {area}). Hãy bổ sung chủ đề, cách hỏi khác và nguồn rồi lưu để duyệt."
+
+HISTORY_TITLE = "Lịch sử thay đổi câu hỏi thường gặp"
+HISTORY_COLUMNS = ("Phiên bản", "Thời gian", "Người thực hiện", "Nội dung", "Thay đổi", "")
+HISTORY_EMPTY = "Chưa có thay đổi nào."
+HISTORY_ROLLBACK = "Khôi phục về trước phiên bản này"
+HISTORY_ROLLED_BACK = "Đã khôi phục về trước phiên bản {target} (ghi thành phiên bản {version})."
+HISTORY_ACTIONS = {"add": "thêm", "edit": "sửa", "retire": "gỡ"}
+HISTORY_FILTER = "Chỉ xem mã"
+
+DRAFTS_TITLE = "Bản nháp câu hỏi thường gặp chờ duyệt"
+DRAFTS_EMPTY = "Không có bản nháp nào chờ duyệt."
+DRAFTS_COLUMNS = ("Bản nháp", "Khu vực", "Câu hỏi", "Câu trả lời của tổ", "")
+DRAFT_APPROVE = "Duyệt (bổ sung rồi lưu)"
+DRAFT_REJECT = "Từ chối"
+DRAFT_REJECTED = "Đã từ chối bản nháp #{id}."
+DRAFT_APPROVED = "Đã duyệt bản nháp #{id}."
+DRAFT_GONE = "Bản nháp #{id} không còn chờ duyệt."
+
+REPORT_TITLE = "Báo cáo định kỳ"
+REPORT_PERIOD = "Kỳ báo cáo (2026-10: một tháng; 2026-H1: sáu tháng; 2026: một năm)"
+REPORT_SHOW = "Xem báo cáo"
+REPORT_BAD_PERIOD = "Kỳ báo cáo không hợp lệ. Ví dụ: 2026-10, 2026-H1 hoặc 2026."
+REPORT_DOWNLOAD_XLSX = "⬇ Tải bảng tính (XLSX)"
+REPORT_DOWNLOAD_PNG = "⬇ Tải biểu đồ (PNG)"
+REPORT_CHART_ALT = "Biểu đồ câu hỏi theo thời gian và chủ đề"
+REPORT_SECTIONS = {"summary": "Tổng hợp", "topics": "Chủ đề được hỏi nhiều", "gaps": "Câu hỏi chưa trả lời được"}
+
+INBOX_TITLE = "Hộp thư câu hỏi của khu vực bạn phụ trách"
+INBOX_EMPTY = "Không có câu hỏi nào đang chờ trong khu vực của bạn."
+INBOX_COLUMNS = ("Mã", "Khu vực", "Đã chờ", "Trạng thái", "Câu hỏi")
+INBOX_OPEN = "Mở"
+QUESTION_TITLE = "Câu hỏi #{id}"
+QUESTION_META = "Khu vực: {area} · đã chờ {waited} · {status}"
+THREAD_AUTHORS = {"team": "Tổ trả lời", "citizen": "Người dân hỏi thêm"}
+CLAIM = "✋ Nhận câu hỏi"
+REPLY_LABEL = "Câu trả lời gửi cho người dân"
+REPLY = "📨 Gửi câu trả lời"
+SAVE_DRAFT = "📝 Lưu làm bản nháp câu hỏi thường gặp"
+DELIVERY_FAILED = "Chưa gửi được ngay tới người dân; câu trả lời sẽ đến khi họ nhắn tin lần tới."
