@@ -190,7 +190,8 @@ class WebAdmin:
         doc = (
             '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{e(title)} · {e(t.APP_TITLE)}</title><link rel="stylesheet" href="/static/admin.css"></head>'
+            f'<title>{e(title)} · {e(t.APP_TITLE)}</title><link rel="icon" href="data:,">'
+            '<link rel="stylesheet" href="/static/admin.css"></head>'
             f'<body>{header}<main><h1>{e(title)}</h1>{body}</main></body></html>'
         )
         return HTMLResponse(doc, status, headers=NO_STORE)
