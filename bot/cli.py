@@ -163,4 +163,10 @@ def kb_stats(kb: Optional[Path] = KbOption, as_json: bool = typer.Option(False, 
 
 
 def main() -> None:
-    app()
+    from bot.config import SettingsError
+
+    try:
+        app()
+    except SettingsError as exc:  # a clear operator error, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

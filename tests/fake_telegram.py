@@ -2,7 +2,8 @@
 
 It answers `{base}{token}/{method}` like api.telegram.org (Bot API 9.6 shapes), serves injected updates
 through getUpdates long polling, records every call, and can be told to fail the next calls of a
-method with 429 (retry_after), 403 or 500.
+method with 429 (retry_after), 403 or 500, or to fail every call of a method until told to recover
+(`outage`: 500, 502 and hanging requests in turn, as during a Telegram incident).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ FAILURES = {
     403: "Forbidden: bot was blocked by the user",
     500: "Internal Server Error",
 }
+BAD_GATEWAY_PAGE = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
 
 
 @dataclass
@@ -46,6 +48,9 @@ class FakeTelegram:
         self._message_ids = itertools.count(1)
         self._poll_ids = itertools.count(1)
         self._failures: dict[str, list[tuple[int, int]]] = {}
+        self._outages: dict[str, tuple[itertools.cycle, float]] = {}  # method -> (faults in turn, hang seconds)
+        self.faulted: list[tuple[Call, int | str]] = []  # calls an outage refused, with the fault they got
+        self._closed = threading.Event()
         self._cond = threading.Condition()
         self.webhook: dict[str, Any] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -61,6 +66,7 @@ class FakeTelegram:
         return self
 
     def close(self) -> None:
+        self._closed.set()  # hanging requests end now
         with self._cond:
             self._cond.notify_all()
         self._server.shutdown()
@@ -72,6 +78,35 @@ class FakeTelegram:
         """Answer the next `times` calls of `method` with `status` (429, 403 or 500)."""
         with self._cond:
             self._failures.setdefault(method, []).extend([(status, retry_after)] * times)
+
+    def outage(self, method: str = "sendMessage", faults: tuple[int | str, ...] = (500, 502, "hang"),
+               hang: float = 3.0) -> None:
+        """Until `recover()`, every call of `method` fails with the next of `faults`: 500 (Telegram's JSON
+        error), 502 (the HTML page of the proxy in front of the API) or "hang" (the request is held `hang`
+        seconds, then the connection is closed unanswered: a timeout for a client waiting less). Such
+        calls go to `faulted`, not to `calls`."""
+        with self._cond:
+            self._outages[method] = (itertools.cycle(faults), hang)
+
+    def recover(self, method: str = "sendMessage") -> None:
+        with self._cond:
+            self._outages.pop(method, None)
+            self._cond.notify_all()
+
+    def faults_of(self, method: str, chat_id: int | None = None) -> list[tuple[Call, int | str]]:
+        with self._cond:
+            return [(c, f) for c, f in self.faulted if c.method == method
+                    and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))]
+
+    def _fault(self, method: str, params: dict[str, Any]) -> tuple[int | str, float] | None:
+        with self._cond:
+            if method not in self._outages:
+                return None
+            faults, hang = self._outages[method]
+            fault = next(faults)
+            self.faulted.append((Call(method, params, time.monotonic()), fault))
+            self._cond.notify_all()
+            return fault, hang
 
     def inject(self, update: dict[str, Any]) -> int:
         """Queue an update for getUpdates; returns its update_id."""
@@ -231,15 +266,26 @@ class FakeTelegram:
                     params = _params(self.headers.get("Content-Type", ""), body)
                 except ValueError as e:
                     return self._reply(400, {"ok": False, "error_code": 400, "description": f"Bad Request: {e}"})
+                if fault := fake._fault(self.path[len(prefix):], params):
+                    return self._fail(*fault)
                 status, answer = fake._call(self.path[len(prefix):], params)
                 self._reply(status, answer)
 
             do_GET = do_POST
 
-            def _reply(self, status: int, answer: dict[str, Any]) -> None:
-                data = json.dumps(answer, ensure_ascii=False).encode()
+            def _fail(self, fault: int | str, hang: float) -> None:
+                if fault == "hang":
+                    fake._closed.wait(hang)
+                    self.close_connection = True  # closed without an answer
+                elif fault == 502:
+                    self._reply(502, BAD_GATEWAY_PAGE, "text/html")
+                else:
+                    self._reply(fault, {"ok": False, "error_code": fault, "description": FAILURES[fault]})
+
+            def _reply(self, status: int, answer: dict[str, Any] | bytes, content_type: str = "application/json") -> None:
+                data = answer if isinstance(answer, bytes) else json.dumps(answer, ensure_ascii=False).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 try:

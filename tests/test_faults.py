@@ -1,4 +1,5 @@
-"""Faults: the database unavailable for a while, index files missing or corrupt, a full disk mid-build.
+"""Faults: the database unavailable for a while, index files missing or corrupt, a full disk mid-build,
+the Telegram API answering 500/502 or hanging (replies and campaign messages).
 
 The database outage goes through a TCP proxy on 127.0.0.1 that the test pauses (live connections
 cut, new ones refused, as while PostgreSQL restarts) and resumes, so the shared PostgreSQL server is
@@ -7,14 +8,19 @@ never restarted; the test works in a database of its own, dropped at the end.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import datetime as dt
 import json
+import logging
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import threading
+import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,18 +28,28 @@ import httpx
 import psycopg
 import pytest
 
+from sqlalchemy import select
+
 from bot import messages
 from bot.areas import load_areas
+from bot.campaigns import scheduler
+from bot.campaigns.models import Campaign, OutboxMessage
+from bot.campaigns.senders import MAX_ATTEMPTS, run_senders
+from bot.channels.telegram import Channel as TelegramChannel
+from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.conversation.types import IncomingMessage, OutgoingMessage
 from bot.retrieval.engine import Engine
 from bot.retrieval.service import open_engine
 from bot.retrieval.store import build_index, load_index, read_manifest
 from bot.storage.db import Database
+from bot.storage.models import Chat
+from tests.campaign_data import seed
 from tests.conftest import KNOWLEDGE, ROOT
+from tests.fake_telegram import FakeTelegram
+from tests.pg import fresh_database
 from tests.web_server import QUIZ, free_port, serve
 
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 QUESTION = "kich hoat vneid muc 2 o dau"
 
 
@@ -97,23 +113,14 @@ class PausableProxy:
 @pytest.fixture
 def proxied_url():
     """A fresh database of this test's own on the shared server, reached through a PausableProxy."""
-    parts = urlsplit(PG_URL)
-    name = f"faults_test_{os.getpid()}"
-    admin = parts._replace(path="/postgres").geturl()
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            c.execute(f"CREATE DATABASE {name}")
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL} ({exc}); .ci/run starts it (see README)")
-    proxy = PausableProxy((parts.hostname, parts.port or 5432))
-    netloc = f"{parts.username}@127.0.0.1:{proxy.port}" if parts.username else f"127.0.0.1:{proxy.port}"
-    try:
-        yield proxy, parts._replace(netloc=netloc, path=f"/{name}").geturl()
-    finally:
-        proxy.close()
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with fresh_database("faults_test") as url:
+        parts = urlsplit(url)
+        proxy = PausableProxy((parts.hostname, parts.port or 5432))
+        netloc = f"{parts.username}@127.0.0.1:{proxy.port}" if parts.username else f"127.0.0.1:{proxy.port}"
+        try:
+            yield proxy, parts._replace(netloc=netloc).geturl()
+        finally:
+            proxy.close()
 
 
 def text(body: str, n: int, user: str = "outage") -> IncomingMessage:
@@ -309,3 +316,149 @@ def test_full_disk_mid_build_leaves_the_old_index_in_service(small_kb, small_ind
         engine = Engine(load_index(index), embedder)
         assert engine.ask("Dùng wifi công cộng có an toàn không?").chunk_id == "faq:wifi-cong-cong-an-toan"
         assert sorted(p.name for p in index.glob("*-*.*")) == sorted([read_manifest(index)["chunks_file"], read_manifest(index)["vectors_file"]])
+
+
+# -- the Telegram API failing: 5xx and timeouts ------------------------------------------------------
+
+
+@contextlib.contextmanager
+def telegram_channel(fake: FakeTelegram, small_engine, tmp_path, **settings):
+    """The real Telegram channel (long polling) around a real service, in a thread with its own loop."""
+    config = Settings(_env_file=None, telegram_bot_token=fake.token, telegram_api_base_url=fake.url,
+                      database_url=f"sqlite:///{tmp_path / 'bot.db'}", **settings)
+    service = ConversationService(small_engine, Database(config.database_url), QUIZ, load_areas(KNOWLEDGE / "areas.yaml"),
+                                  flood_limit=100)
+    channel = TelegramChannel(service, config)
+    loop, stop = asyncio.new_event_loop(), asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(channel.run(stop),), daemon=True)
+    thread.start()
+    fake.wait_calls("getMe", timeout=30)
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        assert not thread.is_alive(), "the Telegram channel did not stop"
+
+
+def test_replies_are_retried_with_backoff_through_5xx_and_timeouts_and_delivered_after_recovery(
+        fake_telegram, small_engine, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="bot")
+    users = [6001, 6002, 6003, 6004]
+    with telegram_channel(fake_telegram, small_engine, tmp_path, api_timeout_seconds=1.0, telegram_retry_seconds=0.4,
+                          telegram_send_retries=8):
+        fake_telegram.outage("sendMessage", (500, 502, "hang"), hang=3.0)
+        for user in users:
+            fake_telegram.inject(fake_telegram.message(user, QUESTION))
+        # Every reply has failed three times, each way (JSON 500, an HTML 502, a request that hangs) has been seen.
+        fake_telegram.wait_for(lambda: all(len(fake_telegram.faults_of("sendMessage", u)) >= 3 for u in users)
+                               and {f for _, f in fake_telegram.faulted} == {500, 502, "hang"}, timeout=60)
+        recovered = time.monotonic()
+        fake_telegram.recover("sendMessage")
+        for user in users:
+            fake_telegram.wait_calls("sendMessage", 1, user, timeout=60)
+        time.sleep(1.5)  # long enough for a duplicate to show
+    for user in users:
+        (reply,) = fake_telegram.calls_of("sendMessage", user)  # exactly one reply, the real answer
+        assert "công an" in reply.params["text"].lower() and reply.at >= recovered
+        tries = [c.at for c, _ in fake_telegram.faults_of("sendMessage", user)]
+        for n, (before, after) in enumerate(zip(tries, tries[1:]), 1):  # backoff: retry n waits ≥ half of 0.4 × 2^(n-1)
+            assert after - before >= 0.5 * 0.4 * 2 ** (n - 1) - 0.05, (n, tries)
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("Telegram API error (Bad Gateway" in m and "retry 1 of 8" in m for m in logged), logged
+    assert any("Telegram API error (timed out)" in m for m in logged), logged
+
+
+def test_reply_retries_are_bounded_and_the_give_up_is_logged(fake_telegram, small_engine, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="bot")
+    with telegram_channel(fake_telegram, small_engine, tmp_path, api_timeout_seconds=1.0, telegram_retry_seconds=0.2,
+                          telegram_send_retries=2):
+        fake_telegram.outage("sendMessage", (500,))
+        fake_telegram.inject(fake_telegram.message(6100, QUESTION))
+        fake_telegram.wait_for(lambda: len(fake_telegram.faults_of("sendMessage", 6100)) >= 3, timeout=30)
+        time.sleep(3)  # more than the longest backoff: a fourth attempt would have come by now
+        assert len(fake_telegram.faults_of("sendMessage", 6100)) == 3  # the first try and 2 retries
+    assert not fake_telegram.calls_of("sendMessage")
+    assert any("still failing after 3 attempts" in r.getMessage() and "giving up" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_campaign_rows_survive_an_api_outage_and_each_recipient_gets_exactly_one_message(
+        fake_telegram, small_engine, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="bot.campaigns")
+    db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+    service = ConversationService(small_engine, db, QUIZ, load_areas(KNOWLEDGE / "areas.yaml"))
+    settings = Settings(_env_file=None, database_url=db.url, telegram_bot_token=fake_telegram.token,
+                        telegram_api_base_url=fake_telegram.url, quiet_hours="", telegram_rate_per_sec=50,
+                        outbox_retry_seconds=0.05, api_timeout_seconds=0.5)
+    chats = seed(db, 3, first=7000)
+    with db.session() as s:
+        c = Campaign(text="Ngày Chuyển đổi số", area="all", channel="telegram", run_at=dt.datetime.now(dt.timezone.utc))
+        s.add(c)
+        s.flush()
+        campaign_id = c.id
+    scheduler.fire(service, settings, campaign_id, dt.datetime.now(dt.timezone.utc))
+
+    def attempts() -> dict[str, tuple[str, int]]:
+        with db.session() as s:
+            return {chat: (status, n) for chat, status, n in s.execute(
+                select(Chat.external_id, OutboxMessage.status, OutboxMessage.attempts).join(Chat, Chat.id == OutboxMessage.chat_id))}
+
+    fake_telegram.outage("sendMessage", (500, 502, "hang"), hang=1.5)
+    stop = asyncio.Event()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(run_senders(db, settings, ["telegram"], stop),),
+                              daemon=True)
+    thread.start()
+    try:
+        # Past the per-row limit (MAX_ATTEMPTS) during the outage, and still waiting, not failed.
+        fake_telegram.wait_for(lambda: max(n for _, n in attempts().values()) > MAX_ATTEMPTS, timeout=90)
+        assert {status for status, _ in attempts().values()} <= {"pending", "sending"}
+        fake_telegram.recover("sendMessage")
+        fake_telegram.wait_for(lambda: {status for status, _ in attempts().values()} == {"sent"}, timeout=60)
+        time.sleep(1)
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+    assert Counter(int(c.params["chat_id"]) for c in fake_telegram.calls_of("sendMessage")) == Counter(map(int, chats))
+    for chat, (status, n) in attempts().items():  # every try is on record: the faults it met, then the delivery
+        assert n == len(fake_telegram.faults_of("sendMessage", int(chat))) + 1
+    assert {f for _, f in fake_telegram.faulted} == {500, 502, "hang"}
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("telegram API unavailable" in m and "none is dropped" in m for m in logged), logged
+    assert any("telegram API answers again" in m for m in logged), logged
+    assert not any("failed for good" in m for m in logged)
+
+
+# -- settings and connections that would hang or crash later ------------------------------------------
+
+
+def test_invalid_settings_stop_the_bot_at_once_with_a_clear_error():
+    result = run_bot("run", env={"ZALO_RATE_PER_SEC": "0", "SENDER_CONCURRENCY": "0", "API_TIMEOUT_SECONDS": "-1"},
+                     timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "ZALO_RATE_PER_SEC: must be a number greater than 0" in result.stderr
+    assert "SENDER_CONCURRENCY: must be at least 1" in result.stderr
+    assert "API_TIMEOUT_SECONDS: must be a number greater than 0" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_database_server_that_never_answers_fails_within_the_connect_timeout():
+    silent = socket.create_server(("127.0.0.1", 0))  # the kernel accepts connections; nothing ever answers
+    url = f"postgresql://postgres@127.0.0.1:{silent.getsockname()[1]}/test"
+    outcome: list[BaseException] = []
+
+    def connect() -> None:
+        try:
+            Database(url, connect_timeout=2)
+        except Exception as exc:
+            outcome.append(exc)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(20)
+    silent.close()
+    assert not thread.is_alive(), "still waiting for the database after 20 s"
+    assert outcome and "timeout" in str(outcome[0]).lower(), outcome
+    assert time.monotonic() - started < 10

@@ -24,7 +24,8 @@ MAX_TEXT = 2000  # Zalo's limit (Telegram's is 4096)
 
 
 def _db() -> Database:
-    return Database(get_settings().database_url)
+    settings = get_settings()
+    return Database(settings.database_url, connect_timeout=settings.database_connect_timeout)
 
 
 def _fail(message: str) -> None:

@@ -21,6 +21,7 @@ from bot.areas import ALL
 from bot.campaigns.models import (
     BLOCKED, CANCELLED, PENDING, SENDING, SENT, SKIPPED, Campaign, CampaignRun, OutboxMessage,
 )
+from bot.channels.zalo import may_push
 from bot.storage.db import Database
 from bot.storage.models import Chat, ProcessedMessage, QuizPoll, Subscription, User, utcnow
 
@@ -187,17 +188,18 @@ def still_wanted(db: Database, row: Claimed) -> bool:
         return c.scalar(q.limit(1)) is not None
 
 
-def zalo_may_push(db: Database, row: Claimed, window: dt.timedelta, per_window: int) -> bool:
-    """Zalo takes pushes only for chats that wrote recently, and only a few after each message."""
+def zalo_may_push(db: Database, row: Claimed, window: dt.timedelta) -> bool:
+    """Zalo's push rule (`bot.channels.zalo.may_push`) on what the database knows: the chat's last message
+    (`processed_messages`) and the campaign messages sent since."""
     prefix = f"zalo:{row.chat}:"
     with db.session() as s:
         last = s.scalar(select(func.max(ProcessedMessage.created_at)).where(
             ProcessedMessage.key >= prefix, ProcessedMessage.key < prefix[:-1] + ";"))
-        if last is None or _aware(last) < utcnow() - window:
+        if last is None:
             return False
         pushed = s.scalar(select(func.count(OutboxMessage.id)).where(
             OutboxMessage.user_id == row.user_id, OutboxMessage.status == SENT, OutboxMessage.sent_at > last))
-        return pushed < per_window
+        return may_push(_aware(last).timestamp(), pushed, window.total_seconds(), utcnow().timestamp())
 
 
 def _aware(t: dt.datetime) -> dt.datetime:

@@ -3,8 +3,12 @@
 A sender claims a batch (about two seconds of work), and `concurrency` workers send its rows through
 one pacer: at most `rate` messages a second overall and a minimum gap per chat (Telegram: 1 s in a
 private chat, 3 s in a group = 20 a minute). 429 pauses the whole channel for `retry_after`; 5xx,
-timeouts and network errors retry with exponential backoff; 403 marks the user blocked and
-unsubscribed; other 4xx fail the row. Nothing is sent during quiet hours: rows wait until morning.
+timeouts and network errors retry the row with backoff (`bot.backoff`), at most MAX_ATTEMPTS times;
+403 marks the user blocked and unsubscribed; other 4xx fail the row. When OUTAGE_AFTER sends in a row
+fail that way, the platform is down, not one chat: the whole channel pauses (backoff again, up to
+OUTAGE_PAUSES × OUTBOX_RETRY_SECONDS, 60 s by default), one message at a time probes the platform after
+each pause, and the rows wait without being failed, so an outage of any length loses no message.
+Nothing is sent during quiet hours: rows wait until morning.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from bot import messages
+from bot.backoff import backoff
 from bot.campaigns import outbox
 from bot.campaigns.models import BLOCKED, FAILED, PENDING, SENT, SKIPPED
+from bot.channels.zalo import split_text as zalo_split_text
 from bot.config import Settings
 from bot.conversation.service import LETTERS
 from bot.storage.db import Database
@@ -32,10 +38,11 @@ log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs URLs, and Bot API URLs hold the token
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 6  # a row failing on its own (other rows go out) is given up after this many attempts
 MAX_BACKOFF = 600.0
+OUTAGE_AFTER = 3  # transient failures in a row, across rows: the platform is down, the channel pauses
+OUTAGE_PAUSES = 12  # the longest outage pause, in OUTBOX_RETRY_SECONDS (60 s by default)
 HOLD_LIMIT = 5.0  # a row waits in memory for a platform pause at most this long; longer, it goes back
-ZALO_PUSHES_PER_WINDOW = 2
 
 
 def quiet_until(now: dt.datetime, spec: str) -> dt.datetime | None:
@@ -147,7 +154,12 @@ class ZaloTransport(Transport):
             text = "\n".join([f"❓ {row.payload['question']}", "", *options, "", messages.QUIZ_CHOICE_PROMPT])
         else:
             text = row.text
-        return self.call("sendMessage", {"chat_id": row.chat, "text": text[:2000]})
+        outcome = Outcome(SENT)
+        for piece in zalo_split_text(text):  # the channel's own cut: at most 2,000 characters, at a break
+            outcome = self.call("sendMessage", {"chat_id": row.chat, "text": piece})
+            if outcome.status != SENT:
+                break
+        return outcome
 
 
 class Sender:
@@ -169,6 +181,9 @@ class Sender:
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"outbox-{channel}")
         self._http_threads = ThreadPoolExecutor(max_workers=max(1, settings.sender_concurrency), thread_name_prefix=channel)
         self.outcomes: Counter[str] = Counter()
+        self._failing = 0  # transient failures in a row on this channel, whatever the row
+        self._outage_pauses = 0
+        self._probe = asyncio.Lock()  # during an outage, one message at a time goes to the platform
 
     async def _db(self, fn, *args):
         """Database work, one statement at a time on one thread: no writer contention inside a process."""
@@ -223,6 +238,12 @@ class Sender:
                 self._queue.task_done()
 
     async def _deliver(self, row: outbox.Claimed) -> None:
+        if self._failing >= OUTAGE_AFTER:  # the platform is down: probe it with one message, not a batch
+            async with self._probe:
+                return await self._attempt(row)
+        return await self._attempt(row)
+
+    async def _attempt(self, row: outbox.Claimed) -> None:
         hold = self.pacer.paused_until - time.monotonic()
         morning = quiet_until(utcnow(), self.settings.quiet_hours)
         if hold > HOLD_LIMIT or morning:
@@ -230,8 +251,7 @@ class Sender:
             return await self._db(outbox.release, [row], later)
         if not await self._db(outbox.still_wanted, row):
             return await self._db(outbox.finish, row, SKIPPED, "unsubscribed")
-        if self.channel == "zalo" and not await self._db(
-                outbox.zalo_may_push, row, self.zalo_window, ZALO_PUSHES_PER_WINDOW):
+        if self.channel == "zalo" and not await self._db(outbox.zalo_may_push, row, self.zalo_window):
             return await self._db(outbox.finish, row, SKIPPED, "zalo: chat did not write recently")
         await self.pacer.wait(row.chat, self.transport.gap(row))
         result = await asyncio.get_running_loop().run_in_executor(self._http_threads, self.transport.send, row)
@@ -240,14 +260,41 @@ class Sender:
             if result.retry_after is not None:
                 self.pacer.pause(result.retry_after)
                 delay = result.retry_after
+            elif self._note_failure(result.error):  # the platform is down: the row waits for it, never fails
+                delay = max(0.0, self.pacer.paused_until - time.monotonic())
             elif row.attempts >= MAX_ATTEMPTS:
+                log.error("campaigns: %s row %d failed for good after %d attempts: %s", self.channel, row.id,
+                          row.attempts, result.error)
                 return await self._db(outbox.finish, row, FAILED, result.error)
             else:
-                delay = min(MAX_BACKOFF, self.settings.outbox_retry_seconds * 2 ** (row.attempts - 1))
+                delay = backoff(row.attempts, self.settings.outbox_retry_seconds, MAX_BACKOFF)
+                log.warning("campaigns: %s row %d: %s; attempt %d of %d, retrying in %.1f s", self.channel, row.id,
+                            result.error, row.attempts, MAX_ATTEMPTS, delay)
             retry_at = utcnow() + dt.timedelta(seconds=delay)
-            log.warning("campaigns: %s row %d: %s; retrying in %.1f s", self.channel, row.id, result.error, delay)
+        else:
+            self._note_answer()
         self.outcomes[result.status] += 1
         await self._db(outbox.finish, row, result.status, result.error, retry_at, result.poll_id)
+
+    def _note_failure(self, error: str) -> bool:
+        """Count a transient failure; True while the channel is in an outage (it then pauses the channel)."""
+        self._failing += 1
+        if self._failing < OUTAGE_AFTER:
+            return False
+        if self.pacer.paused_until <= time.monotonic():  # one pause at a time, however many rows were in flight
+            self._outage_pauses += 1
+            retry = self.settings.outbox_retry_seconds
+            pause = backoff(self._outage_pauses, retry, OUTAGE_PAUSES * retry)
+            self.pacer.pause(pause)
+            log.warning("campaigns: %s API unavailable (%s; %d failures in a row); pausing sends for %.1f s, "
+                        "queued messages wait and none is dropped", self.channel, error, self._failing, pause)
+        return True
+
+    def _note_answer(self) -> None:
+        if self._failing >= OUTAGE_AFTER:
+            log.warning("campaigns: %s API answers again after %d failures in a row; sending resumes",
+                        self.channel, self._failing)
+        self._failing = self._outage_pauses = 0
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
@@ -260,7 +307,7 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
 async def run_senders(db: Database, settings: Settings, channels: list[str], stop: asyncio.Event,
                       until_empty: bool = False) -> list[Sender]:
     """One sender per channel, sharing one HTTP client; returns them (their `outcomes`) when done."""
-    with httpx.Client(timeout=15.0, limits=httpx.Limits(max_connections=64)) as http:
+    with httpx.Client(timeout=settings.api_timeout_seconds, limits=httpx.Limits(max_connections=64)) as http:
         senders = [Sender(db, settings, c, http, until_empty) for c in channels]
         await asyncio.gather(*(s.run(stop) for s in senders))
     return senders

@@ -3,7 +3,7 @@
 Updates become IncomingMessage; the service's OutgoingMessages go back as plain text (no parse mode,
 so nothing a user typed can be read as markup) with inline keyboards, and quizzes as native quiz polls.
 Every API call goes through `SendLimiter`: the overall rate, 1 message/s per chat, 20/min per group,
-and 429 retry_after waited out.
+429 retry_after waited out, and 5xx, timeouts and lost connections retried with backoff.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.backoff import backoff
 from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
@@ -90,17 +91,21 @@ class SendLimiter(BaseRateLimiter[int]):
     """Keeps API calls within Telegram's limits and retries the ones that can be retried.
 
     Overall: `per_second` calls a second. Per chat: 1 message a second (short bursts of 3), groups
-    20 a minute. A 429 is retried up to `max_retries` times after its retry_after, a 5xx or a lost
-    connection after 1, 2, 4 s.
+    20 a minute. A 429 is retried after its retry_after; a 5xx, a timeout or a lost connection after
+    a backoff (`bot.backoff`: from `retry_seconds`, doubling, jittered, at most `max_backoff`).
+    At most `max_retries` retries, then the error goes to the caller (who logs it). A timed-out call
+    may in fact have reached Telegram: retrying it can, rarely, show a reply twice; we prefer that to
+    losing the answer.
     """
 
     PRIVATE = (1.0, 3)
     GROUP = (20 / 60, 20)
 
-    def __init__(self, per_second: float, max_retries: int = 3) -> None:
+    def __init__(self, per_second: float, max_retries: int = 5, retry_seconds: float = 1.0,
+                 max_backoff: float = 30.0) -> None:
         self.overall = _Bucket(per_second, max(1.0, per_second))
         self.chats: dict[str, _Bucket] = {}
-        self.max_retries = max_retries
+        self.max_retries, self.retry_seconds, self.max_backoff = max_retries, retry_seconds, max_backoff
 
     async def initialize(self) -> None:
         pass
@@ -128,14 +133,22 @@ class SendLimiter(BaseRateLimiter[int]):
                 if attempt == self.max_retries:
                     raise
                 wait = retry_seconds(e)
-                log.warning("telegram %s: flood control, retrying in %.1f s", endpoint, wait)
-            except NetworkError as e:  # a 5xx or a lost connection; not a timeout, which may have been delivered
-                if attempt == self.max_retries or isinstance(e, TimedOut):
+                log.warning("telegram %s: flood control (429), retrying in %.1f s", endpoint, wait)
+            except NetworkError as e:  # 5xx, timeouts (TimedOut), lost connections
+                if attempt == self.max_retries:
+                    log.error("telegram %s: Telegram API still failing after %d attempts (%s); giving up",
+                              endpoint, attempt + 1, _describe(e))
                     raise
-                wait = 2.0**attempt
-                log.warning("telegram %s: %r, retrying in %.1f s", endpoint, e, wait)
+                wait = backoff(attempt + 1, self.retry_seconds, self.max_backoff)
+                log.warning("telegram %s: Telegram API error (%s); retry %d of %d in %.1f s",
+                            endpoint, _describe(e), attempt + 1, self.max_retries, wait)
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")
+
+
+def _describe(e: TelegramError) -> str:
+    """An API error for the log: "timed out" or Telegram's description; never a URL (it holds the token)."""
+    return "timed out" if isinstance(e, TimedOut) else e.message[:200]
 
 
 def retry_seconds(e: RetryAfter) -> float:
@@ -242,7 +255,11 @@ class Channel:
             ApplicationBuilder()
             .token(settings.telegram_bot_token)
             .base_url(settings.telegram_api_base_url)  # `{base}{token}/{method}`: api.telegram.org or a local server
-            .rate_limiter(SendLimiter(settings.telegram_rate_per_sec))
+            .rate_limiter(SendLimiter(settings.telegram_rate_per_sec, settings.telegram_send_retries,
+                                      settings.telegram_retry_seconds))
+            .connect_timeout(settings.api_timeout_seconds)  # a hanging API is a timeout, retried (SendLimiter)
+            .read_timeout(settings.api_timeout_seconds)
+            .write_timeout(settings.api_timeout_seconds)
             .concurrent_updates(True)  # one slow chat does not hold up the others
         )
         if self.webhook_url:

@@ -39,6 +39,14 @@ KINDS = {
     "message.unsupported.received": "unsupported",
 }
 _BREAKS = (r"\n\s*\n", r"\n", r"(?<=[.!?…;:])\s+", r"\s+")  # paragraph, line, sentence, word
+PUSHES_PER_MESSAGE = 2  # messages the user did not ask for, allowed after each message from the chat
+
+
+def may_push(last_message_at: float | None, pushes_since: int, window_seconds: float, now: float) -> bool:
+    """Zalo's rule for a message the user did not ask for (a campaign, the daily quiz), in one place for
+    the channel's `push` and the campaign sender: only to a chat that wrote to the bot within
+    `window_seconds` (ZALO_PUSH_WINDOW_HOURS), and at most PUSHES_PER_MESSAGE since it last did."""
+    return last_message_at is not None and now - last_message_at <= window_seconds and pushes_since < PUSHES_PER_MESSAGE
 
 
 def _size(text: str) -> int:
@@ -108,7 +116,6 @@ class Channel:
     backoff_max = 60.0
     send_attempts = 3
     # Proactive messages (see docs/zalo.md): only to chats that wrote to the bot recently, few, and paced.
-    pushes_per_window = 2  # pushes allowed after each message from the chat (as bot/campaigns/senders.py)
 
     def __init__(self, service: ConversationService, settings: Settings) -> None:
         self.service = service
@@ -276,10 +283,10 @@ class Channel:
 
     async def push(self, user_id: str, text: str, photo: str = "") -> bool:
         """A message the user did not ask for (campaigns, daily quiz). Refused (False) unless the chat wrote
-        to the bot within `push_window` and has had fewer than `pushes_per_window` pushes since; paced
-        to one push per `push_interval` across all chats."""
+        to the bot within `push_window` and has had fewer than PUSHES_PER_MESSAGE pushes since (`may_push`);
+        paced to one push per `push_interval` across all chats."""
         seen = self._inbound.get(user_id)
-        if seen is None or time.time() - seen[0] > self.push_window or seen[1] >= self.pushes_per_window:
+        if seen is None or not may_push(seen[0], seen[1], self.push_window, time.time()):
             return False
         self._inbound[user_id] = (seen[0], seen[1] + 1)
         async with self._push_lock:

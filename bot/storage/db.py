@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -11,9 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+CONNECT_TIMEOUT = 10.0  # seconds; DATABASE_CONNECT_TIMEOUT
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, connect_timeout: float = CONNECT_TIMEOUT) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -31,7 +33,9 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True)
+    # Without a connect timeout, a database host that drops packets holds every request for minutes
+    # (the kernel's TCP retries); libpq counts whole seconds, at least 2.
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": max(2, math.ceil(connect_timeout))})
 
 
 def migrate(engine: Engine) -> None:
@@ -51,9 +55,9 @@ def migrate(engine: Engine) -> None:
 class Database:
     """An engine and a session factory: one session per unit of work."""
 
-    def __init__(self, url: str, run_migrations: bool = True) -> None:
+    def __init__(self, url: str, run_migrations: bool = True, connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, connect_timeout)
         if run_migrations:
             migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
