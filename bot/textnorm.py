@@ -86,6 +86,21 @@ ABBREVIATIONS: dict[str, str] = {
     "hkd": "hộ kinh doanh", "hđđt": "hóa đơn điện tử", "hddt": "hóa đơn điện tử",
     "ttkdtm": "thanh toán không dùng tiền mặt", "gd": "giao dịch", "cntt": "công nghệ thông tin",
     "ad": "admin", "ntin": "nhắn tin",
+    "bít": "biết", "bik": "biết", "bit": "biết", "e": "em", "z": "vậy", "zậy": "vậy", "dzậy": "vậy",
+    "r": "rồi", "ms": "mới", "trc": "trước", "nhìu": "nhiều", "wa": "qua",
+    # i/y spellings people still type; the knowledge base writes the standard forms
+    "kí": "ký", "kĩ": "kỹ", "lí": "lý", "mĩ": "mỹ",
+}
+
+# Everyday words for things the knowledge base names officially (folded colloquial phrase ->
+# official wording). A question gets the official words added, never replaced: "chuyển hộ khẩu
+# online" also searches "thường trú" and "trực tuyến".
+OFFICIAL_TERMS: dict[str, str] = {
+    "doc than": "xác nhận tình trạng hôn nhân", "ho khau": "thường trú", "bang lai": "giấy phép lái xe",
+    "online": "trực tuyến", "tren mang": "trực tuyến", "qua mang": "trực tuyến",
+    "xai": "sử dụng", "khieu nai": "phản ánh kiến nghị", "nick": "tài khoản", "hack": "chiếm",
+    "nguoi gia": "người cao tuổi", "smartphone": "điện thoại thông minh", "scam": "lừa đảo",
+    "qua han": "chậm", "tre hen": "chậm",
 }
 
 
@@ -96,6 +111,12 @@ def expand_abbreviations(text: str) -> str:
         lambda m: ABBREVIATIONS.get(m.group(0).lower(), m.group(0)),
         nfc(text),
     )
+
+
+def official_terms(text: str) -> list[str]:
+    """Official wordings of the everyday words in a text (see OFFICIAL_TERMS), each once."""
+    folded = f" {' '.join(fold_tokens(text))} "
+    return list(dict.fromkeys(official for everyday, official in OFFICIAL_TERMS.items() if f" {everyday} " in folded))
 
 
 # OCR that lost diacritics also swaps letters for digits ("s6" for "số", "t6" for "tổ").

@@ -31,7 +31,7 @@ def test_development_set_meets_the_targets(full_engine):
     overall, unaccented = metrics["overall"], metrics["style:unaccented"]
     print({k: metrics[k] for k in ("overall", "style:unaccented", "style:teencode", "style:accented")})
     assert overall["n"] >= 180 and metrics["out_of_scope"]["n"] >= 30
-    assert overall["hit@1"] >= 0.88 and unaccented["hit@1"] >= 0.88
+    assert overall["hit@1"] >= 0.90 and unaccented["hit@1"] >= 0.90  # the targets
     assert overall["oos_decline"] >= 0.90
     assert overall["false_decline"] <= 0.05
 

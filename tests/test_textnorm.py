@@ -1,7 +1,16 @@
 import unicodedata
 
 from bot.accents import AccentRestorer
-from bot.textnorm import clean, diacritic_ratio, expand_abbreviations, fold, fold_tokens, lexical_terms, nfc
+from bot.textnorm import (
+    clean,
+    diacritic_ratio,
+    expand_abbreviations,
+    fold,
+    fold_tokens,
+    lexical_terms,
+    nfc,
+    official_terms,
+)
 
 
 def test_nfc_joins_combining_marks_and_fixes_lookalikes():
@@ -26,6 +35,16 @@ def test_abbreviations_expand_teen_code():
     assert expand_abbreviations("quên mk tk vneid ntn") == "quên mật khẩu tài khoản vneid như thế nào"
     # real syllables that look like abbreviations are left alone
     assert expand_abbreviations("ai ca gi") == "ai ca gi"
+    # teen-code spellings and i/y variants become the words the knowledge base uses
+    assert expand_abbreviations("ng dân cần bít những kĩ năng nào z") == "người dân cần biết những kỹ năng nào vậy"
+
+
+def test_official_terms_name_everyday_words_officially():
+    assert official_terms("chuyển hộ khẩu online đc ko") == ["thường trú", "trực tuyến"]
+    assert official_terms("xin giay xac nhan doc than tren mang") == ["xác nhận tình trạng hôn nhân", "trực tuyến"]
+    # whole words only: 'hack' inside another word, or nothing everyday, adds nothing
+    assert official_terms("hackathon ở tỉnh") == []
+    assert official_terms("Kích hoạt VNeID mức 2") == []
 
 
 def test_fold_tokens_repairs_ocr_digits():

@@ -21,7 +21,7 @@ from bot.knowledge.models import Chunk
 from bot.retrieval.embedders import Embedder
 from bot.retrieval.lexical import LexicalIndex, document_terms, query_terms
 from bot.retrieval.store import LoadedIndex, Unit
-from bot.textnorm import clean, diacritic_ratio, expand_abbreviations, fold_tokens, has_diacritics
+from bot.textnorm import clean, diacritic_ratio, expand_abbreviations, fold_tokens, has_diacritics, official_terms
 
 MAX_QUESTION_CHARS = 1000  # longer input is cut: nobody asks one question in more
 ANSWER_CHARS = 700  # one phone screen
@@ -144,11 +144,16 @@ class Engine:
         )
 
     def _query_variants(self, text: str) -> tuple[str, list[str]]:
-        """The text to embed (abbreviations expanded, diacritics restored) and the lexical terms."""
+        """The text to embed and the lexical terms: abbreviations expanded, diacritics restored,
+        official wordings of everyday words added ("hộ khẩu" also searches "thường trú")."""
         expanded = expand_abbreviations(text)
         # Restore accents only when the person typed (mostly) without them: a typed 'ban' in
         # accented text is the word 'ban', not a missing accent.
         dense_text = self.restorer.restore(expanded) if diacritic_ratio(text) < 0.35 else expanded
+        official = official_terms(expanded)
+        if official:
+            dense_text += " (" + ", ".join(official) + ")"
+            expanded += " " + " ".join(official)
         return dense_text, query_terms(expanded)
 
     def _rank(self, text: str) -> tuple[list[tuple[int, float]], dict[int, float]]:
