@@ -30,6 +30,11 @@ FAILURES = {
 BAD_GATEWAY_PAGE = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the listen backlog, read when the socket opens: bursts of connections are not refused
+
+
 @dataclass
 class Call:
     method: str
@@ -53,8 +58,8 @@ class FakeTelegram:
         self._closed = threading.Event()
         self._cond = threading.Condition()
         self.webhook: dict[str, Any] = {}
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        self.on_call: Callable[[Call], None] | None = None  # told of every recorded call (quickly: the lock is held)
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -182,6 +187,8 @@ class FakeTelegram:
             if method != "getUpdates":
                 self.calls.append(Call(method, params, time.monotonic()))
                 self._cond.notify_all()
+                if self.on_call is not None:
+                    self.on_call(self.calls[-1])
             pending = self._failures.get(method)
             if pending:
                 status, retry_after = pending.pop(0)
