@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from bot import messages
 from bot.areas import load_areas
 from bot.campaigns import outbox, scheduler
 from bot.campaigns.models import Campaign, CampaignRun, OutboxMessage
@@ -216,6 +217,24 @@ def test_unsubscribe_takes_effect_for_messages_not_yet_sent(db, service, fake):
     with db.session() as s:
         row = s.scalar(select(OutboxMessage).join(User).where(User.external_id == "77"))
         assert (row.status, row.last_error) == ("skipped", "unsubscribed")
+
+
+def test_long_zalo_campaign_text_is_cut_at_a_break_by_the_channel_rule(db, service, fake):
+    service.handle(msg("zalo", "z-long", "command", command="dangky", text="all"))  # the chat wrote just now
+    text = ""
+    for n in itertools.count():  # paragraphs of sentences, up to just under 2,000 characters
+        sentence = f"{chr(10) * 2 if n % 5 == 0 else ' '}Câu {n}: bà con nên dùng dịch vụ công trực tuyến an toàn."
+        if len((text + sentence).strip()) > 1995:
+            break
+        text = (text + sentence).strip()
+    assert len(text) < 2000 < len(text + messages.CAMPAIGN_FOOTER)  # the footer takes it over Zalo's limit
+    scheduler.fire(service, settings_for(db, fake), campaign(db, text=text, channel="zalo"), dt.datetime.now(UTC))
+    send_all(db, settings_for(db, fake), ("zalo",))
+    pieces = [p["text"] for _, chat, p in fake.delivered if chat == "z-long"]
+    assert len(pieces) == 2 and all(len(piece) <= 2000 for piece in pieces)
+    assert pieces[0] == text  # cut at the paragraph break before the footer, not at character 2000
+    assert " ".join(pieces).split() == (text + messages.CAMPAIGN_FOOTER).split()  # nothing lost
+    assert statuses(db) == {s: "sent" for s in statuses(db)}
 
 
 def test_quiet_hours_hold_messages_until_morning(db, service, fake):
