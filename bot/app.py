@@ -21,4 +21,5 @@ def build_service(settings: Settings) -> ConversationService:
         flood_limit=settings.flood_max_messages,
         flood_window=settings.flood_window_seconds,
         public_bot_url=settings.public_bot_url,
+        knowledge_dir=settings.knowledge_dir,  # admins' /themfaq writes the FAQ files (versioned, answered live)
     )

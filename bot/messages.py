@@ -219,3 +219,44 @@ REPORT_COLUMNS = {
 }
 REPORT_CHART_TIMELINE = "Câu hỏi theo thời gian"
 REPORT_CHART_TOPICS = "Chủ đề được hỏi nhiều nhất"
+
+# --- admins: FAQ entries by chat (/themfaq) and the team's drafts (bot/admin/chat_faq.py) ---
+FAQ_ADMIN_HELP = (
+    "\n• /themfaq: thêm câu hỏi thường gặp từng bước. /huy: dừng giữa chừng.\n"
+    "• /banthao: bản nháp của tổ chờ duyệt. /duyetfaq <số>: duyệt. /tuchoifaq <số>: từ chối."
+)
+ADDFAQ_UNAVAILABLE = "Máy chủ này không sửa được kho câu hỏi. Hãy dùng trang quản trị hoặc lệnh «python -m bot faq import»."
+ADDFAQ_START = "Thêm câu hỏi thường gặp mới. Trả lời lần lượt từng bước; gõ /huy để dừng bất cứ lúc nào."
+ADDFAQ_ASK = {
+    "topic": "Bước 1/5. Câu hỏi thuộc chủ đề nào?",
+    "question": "Bước 2/5. Gõ câu hỏi như người dân hay hỏi, viết có dấu, ví dụ: «Cài ứng dụng VssID thế nào?»",
+    "alternatives": "Bước 3/5. Gõ ít nhất 2 cách hỏi khác (có dấu hoặc không dấu), mỗi dòng một cách, "
+                    "ví dụ:\ncai vssid the nao\ntải app bảo hiểm xã hội ở đâu",
+    "answer": "Bước 4/5. Gõ câu trả lời, ngắn gọn, vừa một màn hình điện thoại (tối đa 700 ký tự).",
+    "source": "Bước 5/5. Gõ nguồn: văn bản chính thức (số hiệu, cơ quan ban hành, ngày), có thể kèm đường dẫn.",
+}
+ADDFAQ_MORE_ALTERNATIVES = "Đã có {count} cách hỏi khác:\n{listed}\n\nCần ít nhất 2. Gõ thêm cách hỏi khác."
+ADDFAQ_ENOUGH_ALTERNATIVES = "Đã có {count} cách hỏi khác:\n{listed}\n\nGõ thêm nếu muốn, hoặc bấm «Tiếp tục»."
+ADDFAQ_ANSWER_LENGTH = "Câu trả lời cần từ 1 đến {limit} ký tự (bạn gõ {count}). Hãy gõ lại ngắn gọn hơn."
+ADDFAQ_PREVIEW = (
+    "Xem lại trước khi lưu:\n"
+    "Mã: {id}\nChủ đề: {topic}\nCâu hỏi: {question}\nCách hỏi khác:\n{alternatives}\n"
+    "Trả lời: {answer}\nNguồn: {source}\n\n"
+    "Bấm «Lưu» (hoặc gõ «có») để lưu, «Huỷ» (hoặc /huy) để bỏ."
+)
+ADDFAQ_BUTTON_SAVE = "✅ Lưu"
+ADDFAQ_BUTTON_CANCEL = "✖ Huỷ"
+ADDFAQ_BUTTON_NEXT = "➡️ Tiếp tục"
+ADDFAQ_SAVED = "Đã lưu câu hỏi «{id}» (phiên bản {version}). Trợ lý trả lời theo câu hỏi mới trong vài giây."
+ADDFAQ_INVALID = "Chưa lưu được vì nội dung chưa hợp lệ ({problems}). Hãy gõ /themfaq để làm lại."
+ADDFAQ_CANCELLED = "Đã huỷ, không có gì được lưu."
+ADDFAQ_EXPIRED = "Phiên thêm câu hỏi này đã kết thúc. Gõ /themfaq để bắt đầu lại."
+CANCEL_NOTHING = "Không có việc gì đang làm dở để huỷ."
+DRAFTS_EMPTY = "Không có bản nháp nào chờ duyệt."
+DRAFTS_HEADER = "📝 {count} bản nháp chờ duyệt:"
+DRAFTS_ITEM = "Bản nháp số {id} · {area}\nHỏi: {question}\nTổ trả lời: {answer}"
+DRAFTS_FOOTER = "Gõ /duyetfaq <số> để duyệt (bổ sung chủ đề, cách hỏi khác, nguồn) hoặc /tuchoifaq <số> để từ chối."
+DRAFT_USAGE = "Gõ kèm số bản nháp, ví dụ: /duyetfaq 3 hoặc /tuchoifaq 3. Xem danh sách: /banthao"
+DRAFT_NOT_FOUND = "Không có bản nháp số {id} đang chờ duyệt. Xem danh sách: /banthao"
+DRAFT_APPROVE_START = "Duyệt bản nháp số {id}: «{question}». Bổ sung chủ đề, các cách hỏi khác và nguồn; gõ /huy để dừng."
+DRAFT_REJECTED = "Đã từ chối bản nháp số {id}."

@@ -46,11 +46,19 @@ def open_test_db(kind: str, tmp_path, schema: str) -> Database:
     return Database(f"sqlite:///{tmp_path / 'bot.db'}" if kind == "sqlite" else pg_schema(schema))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    database = open_test_db(request.param, tmp_path, "relay_test")
-    yield database
-    database.engine.dispose()
+def database_fixture(schema: str):
+    """A `db` fixture over SQLite and PostgreSQL (in `schema`, so test files never drop each other's tables)."""
+
+    @pytest.fixture(params=["sqlite", "postgresql"])
+    def db(request, tmp_path):
+        database = open_test_db(request.param, tmp_path, schema)
+        yield database
+        database.engine.dispose()
+
+    return db
+
+
+db = database_fixture("relay_test")
 
 
 @pytest.fixture

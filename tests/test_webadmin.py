@@ -7,10 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -31,7 +29,8 @@ from bot.webadmin import auth
 from bot.webadmin.models import WebAccount, WebSession
 from bot.webadmin.pages import COOKIE, LOGIN_COOKIE
 from tests.conftest import KNOWLEDGE
-from tests.test_relay import escalate, give, open_test_db, send
+from tests.test_faq_admin import kb  # noqa: F401  (fixture: a copy of the small knowledge base)
+from tests.test_relay import database_fixture, escalate, give, send
 from tests.test_reports import fill
 from tests.test_run import bot_env
 from tests.web_server import serve
@@ -41,16 +40,7 @@ PASSWORD = "mat-khau-dai-123"
 QR = "thanhtoan-ma-qr"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    database = open_test_db(request.param, tmp_path, "webadmin_test")
-    yield database
-    database.engine.dispose()
-
-
-@pytest.fixture
-def kb(tmp_path, small_kb) -> Path:
-    return Path(shutil.copytree(small_kb, tmp_path / "kb"))
+db = database_fixture("webadmin_test")
 
 
 @pytest.fixture

@@ -12,12 +12,14 @@ import threading
 import time
 from collections import OrderedDict, defaultdict, deque
 from dataclasses import replace
+from pathlib import Path
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot import messages
+from bot.admin.faq_store import FaqStore
 from bot.areas import ALL, Area, find_area
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import QuizQuestion
@@ -46,6 +48,7 @@ COMMANDS = {
     "quiz": "quiz", "cauhoi": "quiz", "docauhoi": "quiz",
     "score": "score", "diem": "score",
     "human": "human", "canbo": "human",
+    "cancel": "cancel", "huy": "cancel",
     **{name: "relay" for name in relay.COMMANDS},  # team and admin commands: bot/relay/commands.py
 }
 LETTERS = "ABCD"
@@ -83,6 +86,7 @@ class ConversationService:
         flood_limit: int = 8,
         flood_window: float = 30.0,
         public_bot_url: str = "",
+        knowledge_dir: Path | None = None,  # lets admins add FAQ entries by chat (/themfaq); None: they cannot here
     ) -> None:
         self.engine = engine
         self.db = db
@@ -93,7 +97,8 @@ class ConversationService:
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._faq = {c.id.removeprefix("faq:"): c for c in engine.chunks if c.kind == "faq"}
         self._topics = sorted({c.topic for c in self._faq.values()}, key=list(messages.TOPIC_NAMES).index)
-        self.relay = relay.Relay(self.search, engine.chunks, areas, public_bot_url)
+        store = FaqStore(knowledge_dir, db) if knowledge_dir is not None else None
+        self.relay = relay.Relay(self.search, engine.chunks, areas, public_bot_url, store)
 
     # -- entry point ---------------------------------------------------------------------------
 
@@ -135,6 +140,9 @@ class ConversationService:
         pending = (chat.state or {}).get("choices")
         if pending and re.fullmatch(r"[0-9]{1,2}|[a-dA-D]", text):
             return self._pick_choice(s, text, pending, msg, user, chat)
+        faq = self.relay.faq_text(s, text, user, chat)  # an admin's /themfaq conversation going on
+        if faq is not None:
+            return faq
         followup = (chat.state or {}).get("followup")
         chat.state = None
         if followup and text:
@@ -155,6 +163,8 @@ class ConversationService:
             if log and log.user_id == user.id:
                 return self._escalate(s, log.question, user, chat, log.id)
             return [OutgoingMessage(messages.ESCALATE_ASK)]
+        elif kind == "af":
+            return self.relay.faq_button(s, arg, user, chat)
         elif kind in relay.BUTTONS:
             return self.relay.button(s, kind, arg, msg, user, chat)
         elif kind == "tp" and arg in self._topics:
@@ -175,7 +185,7 @@ class ConversationService:
         index = int(text) - 1 if text.isdigit() else LETTERS.index(text.upper())
         if not 0 <= index < len(pending):
             return [OutgoingMessage(messages.CHOICE_UNKNOWN)]
-        chat.state = None
+        chat.state = _keep_faq(chat.state)
         return self._button(s, pending[index], msg, user, chat)
 
     # -- questions -----------------------------------------------------------------------------
@@ -261,7 +271,10 @@ class ConversationService:
         return self.relay.followup_in(s, question, user) or self._escalate(s, question, user, chat, None)
 
     def _cmd_relay(self, s, msg, user, chat) -> list[OutgoingMessage]:
-        return self.relay.command(s, msg, user)
+        return self.relay.command(s, msg, user, chat)
+
+    def _cmd_cancel(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        return self.relay.faq.cancel(chat)
 
     def _cmd_subscribe(self, s, msg, user, chat) -> list[OutgoingMessage]:
         query = msg.text.strip()
@@ -399,6 +412,10 @@ class ConversationService:
             label = b.label if is_quiz else f"{i + 1}. {b.label}"
             lines.append(label)
         lines += ["", messages.QUIZ_CHOICE_PROMPT if is_quiz else messages.CHOICE_PROMPT]
-        chat.state = {"choices": [b.data for b in choices]}
+        chat.state = {**(_keep_faq(chat.state) or {}), "choices": [b.data for b in choices]}
         return OutgoingMessage("\n".join(lines), chat_id=out.chat_id)
 
+
+def _keep_faq(state: dict | None) -> dict | None:
+    """Only the /themfaq conversation of a chat's state (numbered choices come and go inside it)."""
+    return {"addfaq": state["addfaq"]} if state and "addfaq" in state else None

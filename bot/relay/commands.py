@@ -14,6 +14,8 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from bot import messages
+from bot.admin.chat_faq import FaqChat
+from bot.admin.faq_store import FaqStore
 from bot.areas import ALL, Area
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage
 from bot.knowledge.models import Chunk
@@ -34,9 +36,17 @@ COMMANDS = {
     "join": "join", "thamgia": "join",
     "revoke": "revoke", "thuhoi": "revoke",
     "roles": "roles", "vaitro": "roles",
+    "addfaq": "addfaq", "themfaq": "addfaq",  # FAQ entries by chat: bot/admin/chat_faq.py
+    "drafts": "drafts", "banthao": "drafts",
+    "approvefaq": "approvefaq", "duyetfaq": "approvefaq",
+    "rejectfaq": "rejectfaq", "tuchoifaq": "rejectfaq",
 }
-NEEDS = {"invite": "admin", "revoke": "admin", "roles": "admin", "join": "citizen"}  # the rest: team
+NEEDS = {
+    "invite": "admin", "revoke": "admin", "roles": "admin", "join": "citizen",
+    "addfaq": "admin", "drafts": "admin", "approvefaq": "admin", "rejectfaq": "admin",
+}  # the rest: team
 ALLOWED_IN_GROUPS = {"search", "card"}  # nothing personal in them
+FAQ_COMMANDS = {"addfaq", "drafts", "approvefaq", "rejectfaq"}  # they also need the chat (its conversation state)
 BUTTONS = {"cl", "ro", "cd"}  # claim, citizen's follow-up, answer card
 RANK = {"citizen": 0, "team": 1, "admin": 2}
 SEARCH_RESULTS = 5
@@ -46,17 +56,19 @@ FOLLOWUP = re.compile(r"#([0-9]{1,9})\s+(.+)", re.S)
 
 class Relay:
     def __init__(
-        self, search: Callable[[str, int], list[tuple[Chunk, float]]], chunks: list[Chunk], areas: list[Area], bot_url: str = ""
+        self, search: Callable[[str, int], list[tuple[Chunk, float]]], chunks: list[Chunk], areas: list[Area], bot_url: str = "",
+        faq_store: FaqStore | None = None,
     ) -> None:
         self.search = search  # thread-safe knowledge-base search: (query, k) -> [(chunk, score)]
         self.bot_url = bot_url
         self._chunks = {c.id: c for c in chunks}
         self._area_names = {a.code: a.name for a in areas} | {ALL: messages.BUTTON_ALL_AREAS.lower()}
         self.areas = areas
+        self.faq = FaqChat(faq_store, self._area)  # the admins' /themfaq conversation and draft approval
 
     # -- entry points (from ConversationService) ---------------------------------------------------
 
-    def command(self, s: Session, msg: IncomingMessage, user: User) -> list[OutgoingMessage]:
+    def command(self, s: Session, msg: IncomingMessage, user: User, chat: Chat | None = None) -> list[OutgoingMessage]:
         name = COMMANDS[msg.command.lower()]
         role = roles.role_of(s, user)
         needed = NEEDS.get(name, "team")
@@ -64,6 +76,8 @@ class Relay:
             return [OutgoingMessage(messages.RELAY_ADMIN_ONLY if needed == "admin" else messages.RELAY_TEAM_ONLY)]
         if msg.chat_type != "private" and name not in ALLOWED_IN_GROUPS:
             return [OutgoingMessage(messages.RELAY_PRIVATE_ONLY)]
+        if name in FAQ_COMMANDS:
+            return getattr(self, f"_{name}")(s, msg, user, msg.text.strip(), chat)
         return getattr(self, f"_{name}")(s, msg, user, msg.text.strip())
 
     def button(self, s: Session, kind: str, arg: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
@@ -82,7 +96,8 @@ class Relay:
 
     def help(self, s: Session, user: User) -> str:
         role = roles.role_of(s, user)
-        return (messages.RELAY_TEAM_HELP if RANK[role] else "") + (messages.RELAY_ADMIN_HELP if role == "admin" else "")
+        admin = messages.RELAY_ADMIN_HELP + messages.FAQ_ADMIN_HELP if role == "admin" else ""
+        return (messages.RELAY_TEAM_HELP if RANK[role] else "") + admin
 
     def escalated(self, s: Session, esc: Escalation, channel: str) -> list[OutgoingMessage]:
         """Notices of a new question for the on-duty team members of its area."""
@@ -259,6 +274,33 @@ class Relay:
             for u, g in rows
         ]
         return [OutgoingMessage("\n".join(lines))]
+
+    def _addfaq(self, s: Session, msg: IncomingMessage, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
+        return self.faq.start(s, user, chat)
+
+    def _drafts(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
+        return self.faq.list_drafts(s)
+
+    def _approvefaq(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
+        return self.faq.start(s, user, chat, arg.split()[0]) if arg else [OutgoingMessage(messages.DRAFT_USAGE)]
+
+    def _rejectfaq(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
+        return self.faq.reject(s, user, arg.split()[0] if arg else "")
+
+    def faq_button(self, s: Session, arg: str, user: User, chat: Chat) -> list[OutgoingMessage]:
+        """A button of the /themfaq conversation (admins only, like its commands)."""
+        if roles.role_of(s, user) != "admin":
+            return [OutgoingMessage(messages.RELAY_ADMIN_ONLY)]
+        return self.faq.button(s, arg, user, chat)
+
+    def faq_text(self, s: Session, text: str, user: User, chat: Chat) -> list[OutgoingMessage] | None:
+        """The admin's next answer in a /themfaq conversation; None when there is none going on."""
+        if not self.faq.active(chat):
+            return None
+        if roles.role_of(s, user) != "admin":  # the role was revoked meanwhile
+            chat.state = None
+            return None
+        return self.faq.text(s, text, user, chat)
 
     # -- helpers -----------------------------------------------------------------------------------
 
