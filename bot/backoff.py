@@ -12,5 +12,5 @@ import random
 
 def backoff(attempt: int, first: float, cap: float) -> float:
     """Seconds to wait before retry number `attempt` (1 for the first retry)."""
-    ceiling = min(cap, first * 2 ** max(0, attempt - 1))
+    ceiling = min(cap, first * 2.0 ** min(max(0, attempt - 1), 64))  # no overflow after days of retries
     return ceiling / 2 + random.uniform(0, ceiling / 2)

@@ -2,7 +2,7 @@
 
 It answers `{base}{token}/{method}` like api.telegram.org (Bot API 9.6 shapes), serves injected updates
 through getUpdates long polling, records every call, and can be told to fail the next calls of a
-method with 429 (retry_after), 403 or 500, or to fail every call of a method until told to recover
+method with 429 (retry_after), 403, 400 or 500, or to fail every call of a method until told to recover
 (`outage`: 500, 502 and hanging requests in turn, as during a Telegram incident).
 """
 
@@ -26,6 +26,7 @@ FAILURES = {
     429: "Too Many Requests: retry after {retry_after}",
     403: "Forbidden: bot was blocked by the user",
     500: "Internal Server Error",
+    400: "Bad Request: chat not found",
 }
 BAD_GATEWAY_PAGE = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
 
@@ -80,7 +81,7 @@ class FakeTelegram:
     # -- test controls -------------------------------------------------------------------------
 
     def fail(self, method: str, status: int, times: int = 1, retry_after: int = 1) -> None:
-        """Answer the next `times` calls of `method` with `status` (429, 403 or 500)."""
+        """Answer the next `times` calls of `method` with `status` (429, 403, 400 or 500)."""
         with self._cond:
             self._failures.setdefault(method, []).extend([(status, retry_after)] * times)
 

@@ -383,6 +383,15 @@ def test_reply_retries_are_bounded_and_the_give_up_is_logged(fake_telegram, smal
                for r in caplog.records)
 
 
+def test_a_bad_request_is_not_retried(fake_telegram, small_engine, tmp_path):
+    with telegram_channel(fake_telegram, small_engine, tmp_path, telegram_retry_seconds=0.2):
+        fake_telegram.fail("sendMessage", 400)  # "chat not found": python-telegram-bot makes it a NetworkError too
+        fake_telegram.inject(fake_telegram.message(6200, QUESTION))
+        fake_telegram.wait_calls("sendMessage", 1, 6200, timeout=30)
+        time.sleep(1.5)  # a retry would have come after 0.1 to 0.2 s
+    assert len(fake_telegram.calls_of("sendMessage", 6200)) == 1
+
+
 def test_campaign_rows_survive_an_api_outage_and_each_recipient_gets_exactly_one_message(
         fake_telegram, small_engine, tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="bot.campaigns")

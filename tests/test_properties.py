@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.accents import AccentRestorer
+from bot.backoff import backoff
 from bot.conversation.service import COMMANDS
 from bot.conversation.types import IncomingMessage, OutgoingMessage
 from bot.knowledge import plaintext
@@ -307,3 +308,12 @@ def test_longest_accepted_question_is_answered(client, endpoint):
     text = (filler * (BODY_LIMIT // len(filler.encode())))[: BODY_LIMIT // 4]
     response = client.post(endpoint, json={key: text})
     assert response.status_code == 200, response.text[:300]
+
+
+# -- retry backoff (bot/backoff.py) ------------------------------------------------------------------------
+
+
+@given(st.integers(1, 10_000), st.floats(0.001, 1000), st.floats(0.001, 10_000))
+def test_backoff_doubles_is_capped_and_jittered_within_half_to_whole(attempt, first, cap):
+    ceiling = min(cap, first * 2.0 ** min(attempt - 1, 60))  # past 60 doublings every cap here is reached
+    assert ceiling / 2 <= backoff(attempt, first, cap) <= ceiling

@@ -30,7 +30,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit, PollLimit
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -134,6 +134,8 @@ class SendLimiter(BaseRateLimiter[int]):
                     raise
                 wait = retry_seconds(e)
                 log.warning("telegram %s: flood control (429), retrying in %.1f s", endpoint, wait)
+            except BadRequest:  # PTB makes a 400 a NetworkError too; sending it again cannot help
+                raise
             except NetworkError as e:  # 5xx, timeouts (TimedOut), lost connections
                 if attempt == self.max_retries:
                     log.error("telegram %s: Telegram API still failing after %d attempts (%s); giving up",
