@@ -111,7 +111,7 @@ def test_login_edit_an_entry_and_read_a_report_in_chromium(live_site):
         page.get_by_label("Kỳ báo cáo").fill("2026-10")
         page.get_by_role("button", name="Xem báo cáo").click()
         summary = build_report(service.db, parse_period("2026-10")).summary
-        table = page.get_by_role("table", name="Tổng hợp")
+        table = page.get_by_role("table", name="Tổng quan")
         first_row = table.locator("tbody tr").first
         expect(first_row.locator("td").nth(1)).to_have_text(str(summary["asked"]))
         chart = page.get_by_role("img", name="Biểu đồ câu hỏi theo thời gian và chủ đề")

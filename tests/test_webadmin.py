@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import func, inspect, select, text, update
 
+from bot import messages
 from bot.admin.faq_store import FaqStore
 from bot.admin.models import FaqVersion
 from bot.admin.reports import TZ as REPORT_TZ, build_report, parse_period
@@ -380,6 +381,10 @@ def test_the_report_page_shows_the_report_commands_figures(site, db):
     for value in (summary["asked"], summary["answered"], summary["declined"], summary["escalated"]):
         assert f"{value:,}" in cells
     assert "bảo hiểm xe máy mua online ở đâu" in page.text and "0912345678" not in page.text
+    for sheet in messages.REPORT_SHEETS.values():  # every sheet of the workbook, as a captioned table
+        assert f"<caption>{sheet}</caption>" in page.text
+    assert "<td>q1</td><td class=num>4</td><td class=num>75.0</td>" in page.text  # quiz: answers and % correct
+    assert "<td>2026-10-01</td><td class=num>2</td><td class=num>0</td>" in page.text  # the timeline's first day
     xlsx = client.get("/admin/report/file", params={"period": "2026-10", "kind": "xlsx"})
     assert xlsx.status_code == 200 and "report-2026-10.xlsx" in xlsx.headers["content-disposition"]
     book = load_workbook(io.BytesIO(xlsx.content))

@@ -437,11 +437,10 @@ class WebAdmin:
         body = form + f"<h2>{e(period.title)}</h2>"
         body += (f'<p><a href="{PREFIX}/report/file?{query}&amp;kind=xlsx" download>{e(t.REPORT_DOWNLOAD_XLSX)}</a> · '
                  f'<a href="{PREFIX}/report/file?{query}&amp;kind=png" download>{e(t.REPORT_DOWNLOAD_PNG)}</a></p>')
-        for key, title in t.REPORT_SECTIONS.items():
-            header, *rows = data[key]
-            cells = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
-            body += f"<h2>{e(title)}</h2>" + _table(header, cells, caption=title if key == "summary" else "")
         body += f'<img class="chart" src="{PREFIX}/report/file?{query}&amp;kind=png" alt="{e(t.REPORT_CHART_ALT)}">'
+        for key, (header, *rows) in data.items():  # every sheet of the workbook, in its order
+            cells = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+            body += _table(header, cells, caption=messages.REPORT_SHEETS.get(key, key))
         return self._page(t.REPORT_TITLE, body, ctx, nav="report")
 
     def report_file(self, ctx: Ctx) -> Response:

@@ -89,7 +89,6 @@ REPORT_BAD_PERIOD = "Kỳ báo cáo không hợp lệ. Ví dụ: 2026-10, 2026-H
 REPORT_DOWNLOAD_XLSX = "⬇ Tải bảng tính (XLSX)"
 REPORT_DOWNLOAD_PNG = "⬇ Tải biểu đồ (PNG)"
 REPORT_CHART_ALT = "Biểu đồ câu hỏi theo thời gian và chủ đề"
-REPORT_SECTIONS = {"summary": "Tổng hợp", "topics": "Chủ đề được hỏi nhiều", "gaps": "Câu hỏi chưa trả lời được"}
 
 INBOX_TITLE = "Hộp thư câu hỏi của khu vực bạn phụ trách"
 INBOX_EMPTY = "Không có câu hỏi nào đang chờ trong khu vực của bạn."
