@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import queue
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -26,7 +24,7 @@ from bot.knowledge.loaders import load_knowledge
 from bot.retrieval.engine import Engine
 from bot.retrieval.store import load_index, units_of
 from bot.storage.db import Database
-from tests.test_run import bot_env
+from tests.test_run import bot_env, bot_process
 from tests.web_server import free_port
 
 QR = "thanhtoan-ma-qr"
@@ -268,14 +266,8 @@ def test_added_and_retired_entries_are_served_after_a_poll(store, kb, db, index,
 
 def test_cli_import_reaches_a_running_bot_within_seconds(tmp_path, kb, index):
     env = bot_env(tmp_path, WEB_PORT=str(free_port()), KNOWLEDGE_DIR=str(kb), INDEX_DIR=str(index))
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--channel", "web"], cwd=tmp_path, env=env,
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()
-    try:
-        while not (found := re.match(r"web chat: (http://127\.0\.0\.1:\d+)$", lines.get(timeout=120).strip())):
-            pass
-        ask = lambda: httpx.post(f"{found[1]}/api/ask", json={"question": QR_QUESTION}, timeout=30).json()  # noqa: E731
+    with bot_process(tmp_path, env) as base:
+        ask = lambda: httpx.post(f"{base}/api/ask", json={"question": QR_QUESTION}, timeout=30).json()  # noqa: E731
         assert ask()["answer"] != NEW_ANSWER
         faq = yaml.safe_load((kb / "faq" / "small.yaml").read_text(encoding="utf-8"))
         edited = [{**e, "answer": NEW_ANSWER} for e in faq if e["id"] == QR]
@@ -295,9 +287,3 @@ def test_cli_import_reaches_a_running_bot_within_seconds(tmp_path, kb, index):
         history = subprocess.run([sys.executable, "-m", "bot", "faq", "history"], cwd=tmp_path, env=env,
                                  capture_output=True, text=True, timeout=120)
         assert re.search(r"^\s+1 .* cli(:\S+)?\s+import edit\.yaml: edit thanhtoan-ma-qr$", history.stdout, re.M), history.stdout
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-    finally:
-        proc.kill()
-        proc.wait()
-    assert not any("Traceback" in line for line in list(lines.queue))

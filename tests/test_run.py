@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -19,6 +20,26 @@ from tests.web_server import free_port
 def bot_env(tmp_path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_", "WEB_", "DATABASE_"))}
     return {**env, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", **extra}
+
+
+@contextlib.contextmanager
+def bot_process(tmp_path, env: dict):
+    """`python -m bot run --channel web` in a subprocess; yields its web address once it serves. The body
+    must stop it with SIGTERM (exit code 0 is checked); no traceback may have been printed."""
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--channel", "web"], cwd=tmp_path, env=env,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()
+    try:
+        while not (found := re.match(r"web chat: (http://127\.0\.0\.1:\d+)$", lines.get(timeout=120).strip())):
+            pass
+        yield found[1]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not any("Traceback" in line for line in list(lines.queue))
 
 
 def test_run_serves_the_web_chat_and_stops_cleanly_on_sigterm(tmp_path, small_kb, small_index):

@@ -9,6 +9,7 @@ import io
 import re
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -30,11 +31,11 @@ from bot.webadmin import auth
 from bot.webadmin.models import WebAccount, WebSession
 from bot.webadmin.pages import COOKIE, LOGIN_COOKIE
 from tests.conftest import KNOWLEDGE
-from tests.test_faq_admin import kb  # noqa: F401  (fixture: a copy of the small knowledge base)
+from tests.test_faq_admin import index, kb  # noqa: F401  (fixtures: copies of the small knowledge base and index)
 from tests.test_relay import database_fixture, escalate, give, send
 from tests.test_reports import fill
-from tests.test_run import bot_env
-from tests.web_server import serve
+from tests.test_run import bot_env, bot_process
+from tests.web_server import free_port, serve
 
 AREAS = load_areas(KNOWLEDGE / "areas.yaml")
 PASSWORD = "mat-khau-dai-123"
@@ -435,3 +436,21 @@ def test_a_fresh_database_is_migrated_to_every_head(db):
     with db.engine.connect() as conn:
         assert {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))} == heads
     assert {"web_accounts", "web_sessions"} <= set(inspect(db.engine).get_table_names())
+
+
+def test_python_m_bot_run_serves_the_web_admin(tmp_path, kb, index):
+    """The whole wiring: an account made by the CLI logs in to `python -m bot run`, whose edit is answered live."""
+    env = bot_env(tmp_path, WEB_PORT=str(free_port()), KNOWLEDGE_DIR=str(kb), INDEX_DIR=str(index))
+    with bot_process(tmp_path, env) as base:
+        made = subprocess.run([sys.executable, "-m", "bot", "admin-user", "add", "alice", "--role", "admin"], input=PASSWORD + "\n",
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert made.returncode == 0, made.stderr
+        client, response = login(base, "alice")
+        assert response.status_code == 303
+        form = client.get(f"/admin/faq/edit/{QR}")
+        started = time.monotonic()
+        saved = client.post("/admin/faq/save", data={**faq_form(), "csrf": csrf_of(form.text)})
+        assert saved.status_code == 303
+        while httpx.post(f"{base}/api/ask", json={"question": "thanh toan qr the nao"}, timeout=30).json()["answer"] != faq_form()["answer"]:
+            assert time.monotonic() - started < 30
+            time.sleep(0.2)
