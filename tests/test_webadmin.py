@@ -203,6 +203,16 @@ def test_wrong_passwords_lock_the_account(site, db):
         assert acc.failed_logins == 0 and acc.locked_until is None and acc.last_login_at is not None
 
 
+def test_login_attempts_from_one_address_are_rate_limited(service, kb, db, monkeypatch):
+    monkeypatch.setattr("bot.webadmin.pages.LOGIN_ATTEMPTS", 3)
+    account(db, "alice")
+    with serve(service, knowledge_dir=kb) as base:
+        for name in ("bob", "carol", "dan"):  # unknown names: no account to lock, the address is counted
+            assert login(base, name)[1].status_code == 401
+        _, r = login(base, "alice")
+        assert r.status_code == 429 and "quá nhiều lần đăng nhập" in r.text and COOKIE not in r.cookies
+
+
 def test_a_disabled_account_is_logged_out_and_refused(site, db):
     account(db, "alice")
     client, _ = login(site, "alice")

@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -30,7 +30,7 @@ from bot import messages
 from bot.admin import drafts
 from bot.admin.faq_store import FaqStore, ImportRejected, parse_row
 from bot.admin.reports import TZ, build_report, parse_period, sheets, write_chart, write_report
-from bot.conversation.service import ConversationService
+from bot.conversation.service import ConversationService, FloodGuard
 from bot.conversation.types import OutgoingMessage
 from bot.relay import inbox, roles
 from bot.relay.commands import waiting_text
@@ -46,6 +46,7 @@ COOKIE = "bdhvs_admin"
 LOGIN_COOKIE = "bdhvs_admin_login"  # the login form's CSRF token (double submit: no session yet)
 PREFIX = "/admin"
 MAX_FORM_BYTES = 64 * 1024
+LOGIN_ATTEMPTS, LOGIN_WINDOW = 30, 300.0  # login POSTs per client address (the proxy's, behind one) per 5 minutes
 NO_STORE = {"Cache-Control": "no-store"}
 Pusher = Callable[[str, OutgoingMessage], Awaitable[bool]]  # (citizen's chat id, message) -> delivered
 
@@ -76,6 +77,7 @@ class WebAdmin:
         self.store = FaqStore(knowledge_dir, service.db)
         self.cookie_secure = cookie_secure
         self.pushers: dict[str, Pusher] = {}
+        self.login_guard = FloodGuard(LOGIN_ATTEMPTS, LOGIN_WINDOW)  # besides the per-account lockout (auth.py)
 
     def add_pusher(self, channel: str, pusher: Pusher) -> None:
         """A running channel that can deliver an inbox answer to a citizen's chat now."""
@@ -117,8 +119,6 @@ class WebAdmin:
             body += piece
             if len(body) > MAX_FORM_BYTES:
                 return None
-        from urllib.parse import parse_qsl
-
         try:
             pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
         except (UnicodeDecodeError, ValueError):
@@ -219,6 +219,8 @@ class WebAdmin:
             return self._login_page(request, "")
         if not auth.csrf_ok(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
             return self._error(403, t.FORBIDDEN_CSRF)
+        if not self.login_guard.allow(request.client.host if request.client else ""):
+            return self._login_page(request, t.LOGIN_TOO_MANY, 429)
         token, message = await asyncio.to_thread(self._authenticate, form.get("name", "")[:64], form.get("password", "")[:1024])
         if token is None:
             return self._login_page(request, message, 401)
@@ -352,8 +354,8 @@ class WebAdmin:
             errors.append(t.FAQ_ID_TAKEN.format(id=entry["id"]))
         if entry is not None and not new and entry["id"] not in known:
             errors.append(t.FAQ_ID_MISSING.format(id=entry["id"]))
-        if errors or entry is None or entry.get("retired"):
-            return self._faq_form(ctx, values, new, errors=errors or [t.FIELD_ERRORS["topic"]], status=422)
+        if errors:
+            return self._faq_form(ctx, values, new, errors=errors, status=422)
         try:
             applied = self.store.apply({entry["id"]: entry}, ctx.actor, f"web {'add' if new else 'edit'} {entry['id']}")
         except ImportRejected as exc:

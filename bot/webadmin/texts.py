@@ -18,6 +18,7 @@ LOGIN_PASSWORD = "Mật khẩu"
 LOGIN_BUTTON = "Đăng nhập"
 LOGIN_FAILED = "Tên đăng nhập hoặc mật khẩu không đúng."
 LOGIN_LOCKED = "Tài khoản tạm bị khoá vì nhập sai mật khẩu nhiều lần. Hãy thử lại sau {minutes} phút."
+LOGIN_TOO_MANY = "Có quá nhiều lần đăng nhập từ máy này. Hãy thử lại sau ít phút."
 LOGIN_EXPIRED = "Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại."
 
 FORBIDDEN_TITLE = "Không được phép"
