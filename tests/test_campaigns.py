@@ -30,7 +30,6 @@ from bot.config import Settings, get_settings
 from bot.conversation.service import ConversationService
 from bot.conversation.types import IncomingMessage
 from bot.knowledge.models import QuizQuestion
-from bot.storage.db import Database
 from bot.storage.models import QuizAnswer, Subscription, User
 from tests.campaign_data import seed
 from tests.conftest import KNOWLEDGE, ROOT
@@ -47,11 +46,6 @@ def fake():
     server = FakePush()
     yield server
     server.close()
-
-
-@pytest.fixture
-def db(tmp_path):
-    return Database(f"sqlite:///{tmp_path / 'bot.db'}")
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from bot.admin.models import FaqChange, FaqVersion
 from bot.knowledge.loaders import load_knowledge
 from bot.retrieval.engine import Engine
 from bot.retrieval.store import load_index, units_of
-from bot.storage.db import Database
 from tests.test_run import bot_env, bot_process
 from tests.web_server import free_port
 
@@ -35,11 +34,6 @@ NEW_ANSWER = "1. Mở ứng dụng ngân hàng, chọn Quét QR.\n2. Kiểm tra 
 @pytest.fixture
 def kb(tmp_path, small_kb) -> Path:
     return Path(shutil.copytree(small_kb, tmp_path / "kb"))
-
-
-@pytest.fixture
-def db(tmp_path) -> Database:
-    return Database(f"sqlite:///{tmp_path / 'bot.db'}")
 
 
 @pytest.fixture

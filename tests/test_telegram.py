@@ -110,11 +110,6 @@ def fake():
 
 
 @pytest.fixture
-def db(tmp_path):
-    return Database(f"sqlite:///{tmp_path / 'bot.db'}")
-
-
-@pytest.fixture
 def service(small_engine, db):
     return ConversationService(small_engine, db, QUIZ, load_areas(KNOWLEDGE / "areas.yaml"))
 

@@ -19,7 +19,6 @@ from bot.channels.zalo import MAX_TEXT, Channel, split_text
 from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.knowledge.models import QuizQuestion
-from bot.storage.db import Database
 from bot.storage.models import Chat, Conversation, QuizAnswer, User
 from tests.conftest import KNOWLEDGE
 from tests.fake_zalo import FakeZalo, wait_for
@@ -63,11 +62,6 @@ def fake():
     server = FakeZalo(TOKEN, max_wait=0.2)
     yield server
     server.close()
-
-
-@pytest.fixture
-def db(tmp_path):
-    return Database(f"sqlite:///{tmp_path / 'bot.db'}")
 
 
 @pytest.fixture
