@@ -20,9 +20,13 @@ from openpyxl import Workbook, load_workbook
 from bot.admin.faq_store import COLUMNS, FaqStore, ImportRejected
 from bot.admin.live import LiveFaq
 from bot.admin.models import FaqChange, FaqVersion
+from bot.areas import load_areas
+from bot.conversation.service import ConversationService
+from bot.conversation.types import IncomingMessage
 from bot.knowledge.loaders import load_knowledge
 from bot.retrieval.engine import Engine
 from bot.retrieval.store import load_index, units_of
+from tests.conftest import KNOWLEDGE
 from tests.test_run import bot_env, bot_process
 from tests.web_server import free_port
 
@@ -256,6 +260,27 @@ def test_added_and_retired_entries_are_served_after_a_poll(store, kb, db, index,
     store.rollback(2, "cli:a")  # brings the entry back; its vectors are in the cache now
     assert live.poll().embedded == 0
     assert engine.ask(question).chunk_id == "faq:dichvucong-bhyt-vssid"
+
+
+def test_topic_menus_and_answer_cards_follow_a_live_edit(store, kb, db, index, embedder):
+    engine = Engine(load_index(index), embedder)
+    live = LiveFaq(engine, db, kb, index)
+    service = ConversationService(engine, db, [], load_areas(KNOWLEDGE / "areas.yaml"), knowledge_dir=kb)
+
+    def buttons(kind: str, text: str = "", data: str = "") -> list[str]:
+        message = IncomingMessage(channel="test", user_id="u1", chat_id="u1", kind=kind, text=text, data=data,
+                                  command="chude" if kind == "command" else "", message_id=str(time.monotonic_ns()))
+        return [b.data for out in service.handle(message) for row in out.buttons for b in row]
+
+    assert "tp:dichvucong" not in buttons("command")  # the small knowledge base has no such topic yet
+    store.apply({"dichvucong-bhyt-vssid": entry()}, "cli:a", "add")
+    live.poll()
+    assert "tp:dichvucong" in buttons("command")
+    assert buttons("button", data="tp:dichvucong") == ["fq:dichvucong-bhyt-vssid"]
+    assert service.chunk("faq:dichvucong-bhyt-vssid").title == entry()["question"]  # what answer cards look up
+    store.retire(["dichvucong-bhyt-vssid"], "cli:a")
+    live.poll()
+    assert "tp:dichvucong" not in buttons("command") and service.chunk("faq:dichvucong-bhyt-vssid") is None
 
 
 def test_cli_import_reaches_a_running_bot_within_seconds(tmp_path, kb, index):

@@ -22,7 +22,7 @@ from bot import messages
 from bot.admin.faq_store import FaqStore
 from bot.areas import ALL, Area, find_area
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
-from bot.knowledge.models import QuizQuestion
+from bot.knowledge.models import Chunk, QuizQuestion
 from bot.relay import commands as relay
 from bot.retrieval.engine import Answer, Engine
 from bot.storage.db import Database
@@ -95,10 +95,9 @@ class ConversationService:
         self.flood = FloodGuard(flood_limit, flood_window)
         self._engine_lock = threading.Lock()  # the embedding engine is not shared across threads
         self._recent: OrderedDict[str, None] = OrderedDict()
-        self._faq = {c.id.removeprefix("faq:"): c for c in engine.chunks if c.kind == "faq"}
-        self._topics = sorted({c.topic for c in self._faq.values()}, key=list(messages.TOPIC_NAMES).index)
+        self._catalogue: tuple[list[Chunk], dict[str, Chunk], list[str]] = ([], {}, [])
         store = FaqStore(knowledge_dir, db) if knowledge_dir is not None else None
-        self.relay = relay.Relay(self.search, engine.chunks, areas, public_bot_url, store)
+        self.relay = relay.Relay(self.search, self.chunk, areas, public_bot_url, store)
 
     # -- entry point ---------------------------------------------------------------------------
 
@@ -167,10 +166,10 @@ class ConversationService:
             return self.relay.faq_button(s, arg, user, chat)
         elif kind in relay.BUTTONS:
             return self.relay.button(s, kind, arg, msg, user, chat)
-        elif kind == "tp" and arg in self._topics:
+        elif kind == "tp" and arg in self._topics():
             return [self._topic_questions(arg)]
-        elif kind == "fq" and arg in self._faq:
-            return self._question(s, self._faq[arg].title, msg, user, chat)
+        elif kind == "fq" and (entry := self._faq_entry(arg)):
+            return self._question(s, entry.title, msg, user, chat)
         elif kind == "sub":
             area = None if arg == ALL else find_area(self.areas, arg)
             if arg == ALL or area:
@@ -244,7 +243,7 @@ class ConversationService:
         return [OutgoingMessage(messages.ESCALATED.format(id=esc.id))] + self.relay.escalated(s, esc, user.channel)
 
     def _topic_questions(self, topic: str) -> OutgoingMessage:
-        entries = [c for c in self._faq.values() if c.topic == topic][:TOPIC_QUESTIONS]
+        entries = [c for c in self._current()[1].values() if c.kind == "faq" and c.topic == topic][:TOPIC_QUESTIONS]
         rows = [[Button(c.title, f"fq:{c.id.removeprefix('faq:')}")] for c in entries]
         rows = [r for r in rows if len(r[0].data.encode()) <= MAX_CALLBACK_BYTES]
         return OutgoingMessage(messages.TOPIC_QUESTIONS.format(topic=messages.TOPIC_NAMES.get(topic, topic)), rows)
@@ -262,7 +261,27 @@ class ConversationService:
         return [OutgoingMessage(messages.TOPICS_PROMPT, self._topic_rows())]
 
     def _topic_rows(self) -> list[list[Button]]:
-        return [[Button(messages.TOPIC_NAMES[t], f"tp:{t}")] for t in self._topics]
+        return [[Button(messages.TOPIC_NAMES[t], f"tp:{t}")] for t in self._topics()]
+
+    # -- what the engine serves now (live FAQ edits swap its chunk list) ------------------------
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        """A knowledge chunk by id, as the engine serves it now."""
+        return self._current()[1].get(chunk_id)
+
+    def _faq_entry(self, entry_id: str) -> Chunk | None:
+        return self.chunk(f"faq:{entry_id}")
+
+    def _topics(self) -> list[str]:
+        return self._current()[2]
+
+    def _current(self) -> tuple[list[Chunk], dict[str, Chunk], list[str]]:
+        """Chunks by id and FAQ topics, recomputed only when the engine has swapped in new chunks."""
+        chunks = self.engine.chunks
+        if self._catalogue[0] is not chunks:
+            topics = {c.topic for c in chunks if c.kind == "faq"} & set(messages.TOPIC_NAMES)
+            self._catalogue = (chunks, {c.id: c for c in chunks}, sorted(topics, key=list(messages.TOPIC_NAMES).index))
+        return self._catalogue
 
     def _cmd_human(self, s, msg, user, chat) -> list[OutgoingMessage]:
         question = msg.text.strip()

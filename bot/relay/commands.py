@@ -56,12 +56,13 @@ FOLLOWUP = re.compile(r"#([0-9]{1,9})\s+(.+)", re.S)
 
 class Relay:
     def __init__(
-        self, search: Callable[[str, int], list[tuple[Chunk, float]]], chunks: list[Chunk], areas: list[Area], bot_url: str = "",
+        self, search: Callable[[str, int], list[tuple[Chunk, float]]], chunk: Callable[[str], Chunk | None], areas: list[Area],
+        bot_url: str = "",
         faq_store: FaqStore | None = None,
     ) -> None:
         self.search = search  # thread-safe knowledge-base search: (query, k) -> [(chunk, score)]
         self.bot_url = bot_url
-        self._chunks = {c.id: c for c in chunks}
+        self.chunk = chunk  # a chunk by id, as the engine serves it now (live FAQ edits included)
         self._area_names = {a.code: a.name for a in areas} | {ALL: messages.BUTTON_ALL_AREAS.lower()}
         self.areas = areas
         self.faq = FaqChat(faq_store, self._area)  # the admins' /themfaq conversation and draft approval
@@ -91,7 +92,7 @@ class Relay:
             return [OutgoingMessage(messages.RELAY_TEAM_ONLY)]
         if kind == "cl":
             return self._claim(s, msg, user, arg) if msg.chat_type == "private" else [OutgoingMessage(messages.RELAY_PRIVATE_ONLY)]
-        chunk = self._chunks.get(arg)
+        chunk = self.chunk(arg)
         return [OutgoingMessage(answer_card(chunk, self.bot_url))] if chunk else [OutgoingMessage(messages.HELP)]
 
     def help(self, s: Session, user: User) -> str:
