@@ -1,5 +1,5 @@
 """Property-based tests (hypothesis): normalisation, accents, chunking, the conversation service and
-every HTTP endpoint of the web channel, on arbitrary text, arbitrary bytes and huge inputs.
+every HTTP endpoint of the web channel and the web admin, on arbitrary text, arbitrary bytes and huge inputs.
 
 Examples are derandomised (the same on every run) and bounded, so the file runs in seconds.
 """
@@ -9,8 +9,10 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
 import unicodedata
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,7 +26,10 @@ from bot.conversation.types import IncomingMessage, OutgoingMessage
 from bot.knowledge import plaintext
 from bot.relay import commands as relay
 from bot.textnorm import clean, expand_abbreviations, fold, nfc, strip_markup
+from bot.webadmin import auth
+from tests.conftest import KNOWLEDGE
 from tests.web_server import database_url, make_service, serve
+from tests.test_webadmin import PASSWORD, csrf_of, login, session_csrf
 
 FAST = settings(
     max_examples=150, deadline=None, derandomize=True, database=None,
@@ -287,6 +292,47 @@ def test_json_api_answers_any_object_with_200_or_4xx_json(client, endpoint, payl
 def test_arbitrary_paths_and_queries_are_never_5xx(client, path, query):
     response = client.get(f"/{path}?{query}")
     assert response.status_code < 500, (path, query, response.status_code)
+
+
+# -- the web admin (bot/webadmin) ------------------------------------------------------------------
+
+ADMIN_POSTS = ["/admin/login", "/admin/faq/save", "/admin/faq/retire/thanhtoan-ma-qr", "/admin/faq/retire/khong-co",
+               "/admin/history/rollback/1", "/admin/history/rollback/999", "/admin/drafts/reject/1",
+               "/admin/inbox/1/claim", "/admin/inbox/1/reply", "/admin/inbox/1/savefaq", "/admin/inbox/1/xyz"]
+FORM_KEYS = ["mode", "id", "topic", "question", "alternatives", "answer", "source", "source_url", "tags", "text", "name",
+             "password", "next", "csrf"]
+form_value = st.one_of(st.text(max_size=300), vietnamese_text, st.sampled_from(["edit", "new", "vneid", "", "thanhtoan-ma-qr"]),
+                       st.text(max_size=3).map(lambda t: t * 5000))
+
+
+@pytest.fixture(scope="module")
+def admin(small_engine, small_kb, tmp_path_factory):
+    """A logged-in admin's client on a bot serving a copy of the small knowledge base."""
+    kb = Path(shutil.copytree(small_kb, tmp_path_factory.mktemp("props-admin") / "kb"))
+    web_service = make_service(small_engine, database_url(tmp_path_factory.mktemp("props-admin-db")), flood_limit=10**6)
+    with web_service.db.session() as s:
+        auth.create_account(s, "props", PASSWORD, "admin", [], "cli:test")
+    with serve(web_service, knowledge_dir=kb) as base:
+        client, response = login(base, "props")
+        assert response.status_code == 303
+        yield client
+        client.close()
+
+
+@SLOW
+@given(path=st.sampled_from(ADMIN_POSTS), form=st.dictionaries(st.sampled_from(FORM_KEYS), form_value, max_size=8),
+       valid_csrf=st.booleans())
+def test_admin_forms_answer_any_input_without_5xx_and_check_csrf(admin, path, form, valid_csrf):
+    token = session_csrf(admin)
+    if valid_csrf and path != "/admin/login":
+        form = {**form, "csrf": token}
+    elif form.get("csrf") == token:
+        form = {**form, "csrf": token + "x"}
+    response = admin.post(path, data=form)
+    assert response.status_code < 500, (path, response.status_code, response.text[:300])
+    if not valid_csrf and path != "/admin/login":
+        assert response.status_code in (403, 413), (path, response.status_code)  # 413: refused before reading it
+    assert admin.get("/admin/faq").status_code == 200  # still logged in, still serving
 
 
 @pytest.mark.parametrize("endpoint", ["/api/ask", "/api/chat"])
