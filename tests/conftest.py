@@ -95,6 +95,18 @@ def make_small_kb(directory: Path) -> Path:
 
 
 @pytest.fixture
+def kb(tmp_path, small_kb) -> Path:
+    """A copy of the small knowledge base that one test may change."""
+    return Path(shutil.copytree(small_kb, tmp_path / "kb"))
+
+
+@pytest.fixture
+def index(tmp_path, small_index) -> Path:
+    """A copy of the small knowledge base's index that one test may change."""
+    return Path(shutil.copytree(small_index, tmp_path / "index"))
+
+
+@pytest.fixture
 def db(tmp_path):
     """A fresh SQLite database (migrated) for one test; files that also test PostgreSQL define their own."""
     return Database(f"sqlite:///{tmp_path / 'bot.db'}")

@@ -24,7 +24,6 @@ from bot.retrieval.engine import Engine
 from bot.retrieval.store import load_index
 from bot.storage.db import Database
 from tests.conftest import KNOWLEDGE
-from tests.test_faq_admin import kb  # noqa: F401  (fixture: a copy of the small knowledge base)
 from tests.test_relay import database_fixture, buttons, escalate, give, send
 from tests.test_telegram import BotThread, ask, button_data, press, settings
 

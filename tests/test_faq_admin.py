@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -33,11 +32,6 @@ from tests.web_server import free_port
 QR = "thanhtoan-ma-qr"
 QR_QUESTION = "Thanh toán bằng mã QR như thế nào?"
 NEW_ANSWER = "1. Mở ứng dụng ngân hàng, chọn Quét QR.\n2. Kiểm tra kỹ tên người nhận trước khi xác nhận chuyển tiền."
-
-
-@pytest.fixture
-def kb(tmp_path, small_kb) -> Path:
-    return Path(shutil.copytree(small_kb, tmp_path / "kb"))
 
 
 @pytest.fixture
@@ -201,11 +195,6 @@ def test_retire_then_rollback_restores_the_state_before_a_version(store, kb):
 
 
 # -- live refresh ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def index(tmp_path, small_index) -> Path:
-    return Path(shutil.copytree(small_index, tmp_path / "index"))
 
 
 def test_two_engines_answer_a_change_within_seconds_embedding_only_its_units(store, kb, db, index, embedder):

@@ -27,9 +27,8 @@ from bot.knowledge import plaintext
 from bot.relay import commands as relay
 from bot.textnorm import clean, expand_abbreviations, fold, nfc, strip_markup
 from bot.webadmin import auth
-from tests.conftest import KNOWLEDGE
 from tests.web_server import database_url, make_service, serve
-from tests.test_webadmin import PASSWORD, csrf_of, login, session_csrf
+from tests.test_webadmin import PASSWORD, login, session_csrf
 
 FAST = settings(
     max_examples=150, deadline=None, derandomize=True, database=None,

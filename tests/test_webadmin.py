@@ -31,7 +31,6 @@ from bot.webadmin import auth
 from bot.webadmin.models import WebAccount, WebSession
 from bot.webadmin.pages import COOKIE, LOGIN_COOKIE
 from tests.conftest import KNOWLEDGE
-from tests.test_faq_admin import index, kb  # noqa: F401  (fixtures: copies of the small knowledge base and index)
 from tests.test_relay import database_fixture, escalate, give, send
 from tests.test_reports import fill
 from tests.test_run import bot_env, bot_process
