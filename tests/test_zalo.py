@@ -174,7 +174,8 @@ def test_server_errors_are_retried_with_backoff_without_crashing(polling, fake, 
     first = next(i for i, c in enumerate(calls) if c.status == 500)
     assert [c.status for c in calls[first:first + 4]] == [500] * 4 and calls[first + 4].status != 500
     gaps = [b.at - a.at for a, b in zip(calls[first:], calls[first + 1:first + 5])]
-    assert all(gap >= 0.05 * 2**i * 0.9 for i, gap in enumerate(gaps)), gaps  # waits 0.05, 0.1, 0.2, 0.4 s
+    # bot.backoff: retry n waits between half and all of 0.05 x 2^(n-1) s (jitter), so the waits grow
+    assert all(gap >= 0.05 * 2**i * 0.5 * 0.9 for i, gap in enumerate(gaps)) and gaps[-1] > gaps[0], gaps
     assert caplog.text.count("getUpdates failed (getUpdates: error 500") == 4
     assert not polling.task.done()
 

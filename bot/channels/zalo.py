@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.backoff import backoff
 from bot.channels.zalo_api import ZaloApi, ZaloError
 from bot.config import Settings
 from bot.conversation.service import ConversationService
@@ -153,7 +154,7 @@ class Channel:
 
     async def _start(self, stop: asyncio.Event) -> bool:
         """Check the token and register (or remove) the webhook, retrying until it works or we stop."""
-        delay = self.backoff_initial
+        failures = 0
         while not stop.is_set():
             try:
                 me = await self.api.get_me()
@@ -165,23 +166,26 @@ class Channel:
                          "webhook" if self.webhook_url else "long polling")
                 return True
             except Exception as e:
-                delay = await self._back_off("start", e, delay, stop)
+                failures += 1
+                await self._back_off("start", e, failures, stop)
         return False
 
     async def _poll(self, stop: asyncio.Event) -> None:
-        delay = self.backoff_initial
+        failures = 0
         while not stop.is_set():
             try:
                 update = await self._until_done(self.api.get_update(self.poll_timeout), stop)
             except Exception as e:  # whatever it is, retry later rather than stop every channel
-                delay = await self._back_off("getUpdates", e, delay, stop)
+                failures += 1
+                await self._back_off("getUpdates", e, failures, stop)
                 continue
-            delay = self.backoff_initial
+            failures = 0
             if update:
                 self._dispatch(update)
 
-    async def _back_off(self, what: str, error: Exception, delay: float, stop: asyncio.Event) -> float:
-        """Log, wait `delay` (or until stop), and return the next, longer delay."""
+    async def _back_off(self, what: str, error: Exception, failures: int, stop: asyncio.Event) -> None:
+        """Log, then wait (bot.backoff: doubling, capped, jittered) or until stop."""
+        delay = backoff(failures, self.backoff_initial, self.backoff_max)
         if isinstance(error, (ZaloError, httpx.TransportError)):
             level = logging.ERROR if isinstance(error, ZaloError) and error.code in (401, 403) else logging.WARNING
             log.log(level, "zalo: %s failed (%s); retrying in %.1fs", what, _describe(error), delay)
@@ -191,7 +195,6 @@ class Channel:
             await asyncio.wait_for(stop.wait(), delay)
         except TimeoutError:
             pass
-        return min(delay * 2, self.backoff_max)
 
     @staticmethod
     async def _until_done(coro, stop: asyncio.Event):
@@ -268,7 +271,6 @@ class Channel:
         return True
 
     async def _retrying(self, method, *args) -> bool:
-        delay = self.backoff_initial
         for attempt in range(1, self.send_attempts + 1):
             try:
                 await method(*args)
@@ -277,8 +279,7 @@ class Channel:
                 if (isinstance(e, ZaloError) and not e.retryable) or attempt == self.send_attempts:
                     log.warning("zalo: sending failed (%s), attempt %d", _describe(e), attempt)
                     return False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.backoff_max)
+                await asyncio.sleep(backoff(attempt, self.backoff_initial, self.backoff_max))
         return False
 
     async def push(self, user_id: str, text: str, photo: str = "") -> bool:
