@@ -1,6 +1,6 @@
 import pytest
 
-from bot.retrieval.engine import ANSWER_CHARS, trim_for_phone
+from bot.retrieval.engine import ANSWER_CHARS, DENSE_QUERY_CHARS, trim_for_phone
 
 
 @pytest.mark.parametrize(
@@ -65,6 +65,14 @@ def test_empty_input_asks_for_a_question(small_engine, question):
 def test_huge_input_is_cut_not_crashed(small_engine):
     answer = small_engine.ask("kích hoạt vneid mức 2 " * 2000)
     assert answer.chunk_id == "faq:vneid-kich-hoat-muc-2"
+
+
+def test_long_questions_embed_only_their_start_and_are_still_searched_whole(small_engine):
+    filler = "cho bác hỏi chuyện này một chút nhé " * 20  # 720 characters without a topic
+    dense_text, terms = small_engine._query_variants(filler + "thanh toán bằng mã qr")
+    assert len(dense_text) <= DENSE_QUERY_CHARS and dense_text.startswith("cho bác hỏi")
+    assert "qr" in terms  # the lexical side reads all of it
+    assert small_engine.search(filler + "thanh toán bằng mã qr", 1)[0][0].id == "faq:thanhtoan-ma-qr"
 
 
 def test_trim_for_phone_cuts_at_a_boundary():
