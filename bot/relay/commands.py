@@ -46,7 +46,6 @@ NEEDS = {
     "addfaq": "admin", "drafts": "admin", "approvefaq": "admin", "rejectfaq": "admin",
 }  # the rest: team
 ALLOWED_IN_GROUPS = {"search", "card"}  # nothing personal in them
-FAQ_COMMANDS = {"addfaq", "drafts", "approvefaq", "rejectfaq"}  # they also need the chat (its conversation state)
 BUTTONS = {"cl", "ro", "cd"}  # claim, citizen's follow-up, answer card
 RANK = {"citizen": 0, "team": 1, "admin": 2}
 SEARCH_RESULTS = 5
@@ -65,11 +64,11 @@ class Relay:
         self.chunk = chunk  # a chunk by id, as the engine serves it now (live FAQ edits included)
         self._area_names = {a.code: a.name for a in areas} | {ALL: messages.BUTTON_ALL_AREAS.lower()}
         self.areas = areas
-        self.faq = FaqChat(faq_store, self._area)  # the admins' /themfaq conversation and draft approval
+        self.faq = FaqChat(faq_store, self.area_name)  # the admins' /themfaq conversation and draft approval
 
     # -- entry points (from ConversationService) ---------------------------------------------------
 
-    def command(self, s: Session, msg: IncomingMessage, user: User, chat: Chat | None = None) -> list[OutgoingMessage]:
+    def command(self, s: Session, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
         name = COMMANDS[msg.command.lower()]
         role = roles.role_of(s, user)
         needed = NEEDS.get(name, "team")
@@ -77,9 +76,7 @@ class Relay:
             return [OutgoingMessage(messages.RELAY_ADMIN_ONLY if needed == "admin" else messages.RELAY_TEAM_ONLY)]
         if msg.chat_type != "private" and name not in ALLOWED_IN_GROUPS:
             return [OutgoingMessage(messages.RELAY_PRIVATE_ONLY)]
-        if name in FAQ_COMMANDS:
-            return getattr(self, f"_{name}")(s, msg, user, msg.text.strip(), chat)
-        return getattr(self, f"_{name}")(s, msg, user, msg.text.strip())
+        return getattr(self, f"_{name}")(s, msg, user, msg.text.strip(), chat)
 
     def button(self, s: Session, kind: str, arg: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
         if kind == "ro":
@@ -91,7 +88,7 @@ class Relay:
         if roles.role_of(s, user) == "citizen":
             return [OutgoingMessage(messages.RELAY_TEAM_ONLY)]
         if kind == "cl":
-            return self._claim(s, msg, user, arg) if msg.chat_type == "private" else [OutgoingMessage(messages.RELAY_PRIVATE_ONLY)]
+            return self._claim(s, msg, user, arg, chat) if msg.chat_type == "private" else [OutgoingMessage(messages.RELAY_PRIVATE_ONLY)]
         chunk = self.chunk(arg)
         return [OutgoingMessage(answer_card(chunk, self.bot_url))] if chunk else [OutgoingMessage(messages.HELP)]
 
@@ -102,7 +99,7 @@ class Relay:
 
     def escalated(self, s: Session, esc: Escalation, channel: str) -> list[OutgoingMessage]:
         """Notices of a new question for the on-duty team members of its area."""
-        text = messages.RELAY_NEW_QUESTION.format(id=esc.id, area=self._area(esc.area), question=self._preview(esc.question))
+        text = messages.RELAY_NEW_QUESTION.format(id=esc.id, area=self.area_name(esc.area), question=self._preview(esc.question))
         members = inbox.on_duty_members(s, esc.area, channel, exclude=esc.user_id)
         return [OutgoingMessage(text, chat_id=m.external_id) for m in members]
 
@@ -112,7 +109,7 @@ class Relay:
         if esc is None:
             return [OutgoingMessage(messages.RELAY_FOLLOWUP_NOT_FOUND.format(id=esc_id[:12]))]
         inbox.reopen(s, esc, user, text[:4000])
-        notice = messages.RELAY_REOPENED.format(id=esc.id, area=self._area(esc.area), question=self._preview(text))
+        notice = messages.RELAY_REOPENED.format(id=esc.id, area=self.area_name(esc.area), question=self._preview(text))
         handler = s.get(User, esc.claimed_by) if esc.claimed_by else None
         if handler is not None and handler.channel == user.channel and RANK[roles.role_of(s, handler)]:
             members = [handler]
@@ -132,7 +129,7 @@ class Relay:
 
     # -- team commands -----------------------------------------------------------------------------
 
-    def _inbox(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+    def _inbox(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         waiting = inbox.waiting_questions(s, roles.areas_of(s, user))
         if not waiting:
             return [OutgoingMessage(messages.RELAY_INBOX_EMPTY)]
@@ -144,13 +141,13 @@ class Relay:
             if followups:
                 question += f"\n{messages.RELAY_FOLLOWUP_MARK}: {self._preview(followups[-1].text)}"
             lines.append(messages.RELAY_INBOX_ITEM.format(
-                id=esc.id, area=self._area(esc.area), waited=waiting_text(inbox.waited(esc.created_at)),
+                id=esc.id, area=self.area_name(esc.area), waited=waiting_text(inbox.waited(esc.created_at)),
                 status=messages.RELAY_STATUS[status], question=question,
             ))
         lines.append(messages.RELAY_INBOX_FOOTER)
         return [OutgoingMessage("\n\n".join(lines))]
 
-    def _claim(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+    def _claim(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         if not arg:
             return [OutgoingMessage(messages.RELAY_CLAIM_USAGE)]
         return self.claim(s, user, arg.split()[0])
@@ -161,10 +158,10 @@ class Relay:
         if refusal:
             return [refusal]
         inbox.claim(esc, user)
-        text = messages.RELAY_CLAIMED.format(id=esc.id, area=self._area(esc.area), question=self._preview(esc.question))
+        text = messages.RELAY_CLAIMED.format(id=esc.id, area=self.area_name(esc.area), question=self._preview(esc.question))
         return [OutgoingMessage(text)]
 
-    def _reply(self, s: Session, msg: IncomingMessage, user: User, arg: str) -> list[OutgoingMessage]:
+    def _reply(self, s: Session, msg: IncomingMessage, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         esc_id, _, text = arg.partition(" ")
         if not esc_id or not text.strip():
             return [OutgoingMessage(messages.RELAY_REPLY_USAGE)]
@@ -182,7 +179,7 @@ class Relay:
         answer = self._answer_message(esc.id, text.strip()[:4000], buttons, relayed.chat_external_id)
         return [OutgoingMessage(messages.RELAY_REPLY_SENT.format(id=esc.id)), answer]
 
-    def _savefaq(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+    def _savefaq(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         if not arg:
             return [OutgoingMessage(messages.RELAY_SAVEFAQ_USAGE)]
         return self.save_draft(s, user, arg.split()[0])
@@ -197,7 +194,7 @@ class Relay:
             return [OutgoingMessage(messages.RELAY_SAVEFAQ_NO_ANSWER.format(id=esc.id))]
         return [OutgoingMessage(messages.RELAY_SAVEFAQ_DONE.format(draft=draft.id, id=esc.id))]
 
-    def _search(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+    def _search(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         if not any(ch.isalnum() for ch in arg):
             return [OutgoingMessage(messages.RELAY_SEARCH_USAGE)]
         hits = self.search(arg, SEARCH_RESULTS)
@@ -209,13 +206,13 @@ class Relay:
         rows = [[Button(f"{i}. {c.title[:60]}", f"cd:{c.id}")] for i, (c, _) in enumerate(hits, 1) if len(c.id) <= 61]
         return [OutgoingMessage("\n".join(lines), rows)]
 
-    def _card(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+    def _card(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         hits = self.search(arg, 1) if any(ch.isalnum() for ch in arg) else []
         if not hits:
             return [OutgoingMessage(messages.RELAY_CARD_USAGE)]
         return [OutgoingMessage(answer_card(hits[0][0], self.bot_url))]
 
-    def _duty(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+    def _duty(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         word = fold(arg)
         on = word in ("bat", "on", "co") or (word not in ("tat", "off", "nghi") and not roles.on_duty(s, user))
         roles.set_duty(s, user, on)
@@ -223,7 +220,7 @@ class Relay:
 
     # -- admin commands ----------------------------------------------------------------------------
 
-    def _invite(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+    def _invite(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         role, _, where = arg.partition(" ")
         role = role.lower()
         if role not in roles.ROLES:
@@ -234,10 +231,10 @@ class Relay:
         code = roles.create_invite(s, role, area, roles.actor_of(user))
         hours = int(roles.INVITE_TTL.total_seconds() // 3600)
         area = ALL if role == "admin" else area
-        text = messages.RELAY_INVITE_CREATED.format(role=messages.RELAY_ROLE_NAMES[role], area=self._area(area), code=code, hours=hours)
+        text = messages.RELAY_INVITE_CREATED.format(role=messages.RELAY_ROLE_NAMES[role], area=self.area_name(area), code=code, hours=hours)
         return [OutgoingMessage(text)]
 
-    def _join(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+    def _join(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         if not arg:
             return [OutgoingMessage(messages.RELAY_JOIN_USAGE)]
         if msg.channel in roles.NO_ROLE_CHANNELS:
@@ -245,9 +242,9 @@ class Relay:
         invite = roles.redeem(s, arg.split()[0], user)
         if invite is None:
             return [OutgoingMessage(messages.RELAY_JOIN_BAD)]
-        return [OutgoingMessage(messages.RELAY_JOIN_DONE.format(role=messages.RELAY_ROLE_NAMES[invite.role], area=self._area(invite.area)))]
+        return [OutgoingMessage(messages.RELAY_JOIN_DONE.format(role=messages.RELAY_ROLE_NAMES[invite.role], area=self.area_name(invite.area)))]
 
-    def _revoke(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+    def _revoke(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         parts = arg.split()
         channel, _, external_id = (parts[0] if parts else "").partition(":")
         role = parts[1].lower() if len(parts) > 1 else None
@@ -263,14 +260,14 @@ class Relay:
             return [OutgoingMessage(messages.RELAY_REVOKE_NONE.format(user=label))]
         return [OutgoingMessage(messages.RELAY_REVOKE_DONE.format(count=removed, user=label))]
 
-    def _roles(self, s: Session, msg, user: User, arg: str) -> list[OutgoingMessage]:
+    def _roles(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         rows = roles.grants(s)
         if not rows:
             return [OutgoingMessage(messages.RELAY_ROLES_EMPTY)]
         lines = [messages.RELAY_ROLES_HEADER] + [
             messages.RELAY_ROLES_ITEM.format(
                 user=roles.actor_of(u), name=f"({u.display_name})" if u.display_name else "",
-                role=messages.RELAY_ROLE_NAMES[g.role], area=self._area(g.area), duty="" if g.on_duty else messages.RELAY_OFF_DUTY,
+                role=messages.RELAY_ROLE_NAMES[g.role], area=self.area_name(g.area), duty="" if g.on_duty else messages.RELAY_OFF_DUTY,
             )
             for u, g in rows
         ]
@@ -328,9 +325,6 @@ class Relay:
         return OutgoingMessage(messages.RELAY_ANSWER.format(id=esc_id, answer=text), rows, chat_id=chat_id)
 
     def area_name(self, code: str) -> str:
-        return self._area(code)
-
-    def _area(self, code: str) -> str:
         return self._area_names.get(code, code) if code else messages.RELAY_AREA_UNKNOWN
 
     @staticmethod
