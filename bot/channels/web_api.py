@@ -38,20 +38,28 @@ class ApiError(Exception):
         return JSONResponse({"error": self.error, "message": self.message}, self.status, headers=NO_STORE)
 
 
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is (or says it is) larger than `limit` bytes: read no further."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        return None
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 async def read_json_object(request: Request, limit: int) -> dict:
     """The body as a JSON object, or ApiError: 415 not JSON, 413 too large, 400 malformed, 422 not an object."""
     media_type, _, params = request.headers.get("content-type", "").partition(";")
     charset = params.strip().lower().removeprefix("charset=").strip('"') if params.strip() else "utf-8"
     if media_type.strip().lower() != "application/json" or charset not in ("utf-8", "utf8"):
         raise ApiError(415, "Content-Type must be application/json (UTF-8)")
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+    body = await read_body(request, limit)
+    if body is None:
         raise ApiError(413, f"body larger than {limit} bytes", messages.WEB_TOO_LARGE)
-    body = bytearray()
-    async for piece in request.stream():
-        body += piece
-        if len(body) > limit:
-            raise ApiError(413, f"body larger than {limit} bytes", messages.WEB_TOO_LARGE)
     try:
         data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:

@@ -30,6 +30,7 @@ from bot import messages
 from bot.admin import drafts
 from bot.admin.faq_store import FaqStore, ImportRejected, parse_row
 from bot.admin.reports import TZ, build_report, parse_period, sheets, write_chart, write_report
+from bot.channels.web_api import read_body
 from bot.conversation.service import ConversationService, FloodGuard
 from bot.conversation.types import OutgoingMessage
 from bot.relay import inbox, roles
@@ -111,14 +112,9 @@ class WebAdmin:
     async def _form(self, request: Request) -> dict[str, str] | None:
         if request.method != "POST":
             return {}
-        declared = request.headers.get("content-length", "")
-        if declared and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
+        body = await read_body(request, MAX_FORM_BYTES)
+        if body is None:
             return None
-        body = bytearray()
-        async for piece in request.stream():
-            body += piece
-            if len(body) > MAX_FORM_BYTES:
-                return None
         try:
             pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
         except (UnicodeDecodeError, ValueError):
@@ -184,7 +180,7 @@ class WebAdmin:
             items = "".join(
                 f'<a href="{PREFIX}/{k}"{" aria-current=page" if k == nav else ""}>{e(t.NAV[k])}</a>' for k in links
             )
-            who = e(t.SIGNED_IN_AS.format(name=ctx.account.name, role=t.ROLE_NAMES.get(ctx.role, ctx.role)))
+            who = e(t.SIGNED_IN_AS.format(name=ctx.account.name, role=messages.RELAY_ROLE_NAMES.get(ctx.role, ctx.role)))
             logout = self._form_html(f"{PREFIX}/logout", f'<button class="secondary">{e(t.LOGOUT)}</button>', ctx, "inline")
             header = f'<header><nav>{items}</nav><span class="who">{who}</span>{logout}</header>'
         doc = (

@@ -10,7 +10,6 @@ NAV = {
 }
 LOGOUT = "Đăng xuất"
 SIGNED_IN_AS = "Đang đăng nhập: {name} ({role})"
-ROLE_NAMES = {"admin": "quản trị viên", "team": "thành viên Tổ công nghệ số cộng đồng"}
 
 LOGIN_TITLE = "Đăng nhập"
 LOGIN_NAME = "Tên đăng nhập"
