@@ -15,7 +15,7 @@ def build_service(settings: Settings) -> ConversationService:
     kb = load_knowledge(settings.knowledge_dir)
     return ConversationService(
         engine,
-        Database(settings.database_url, connect_timeout=settings.database_connect_timeout),
+        Database.from_settings(settings),
         kb.quiz,
         load_areas(settings.knowledge_dir / "areas.yaml"),
         flood_limit=settings.flood_max_messages,

@@ -21,7 +21,7 @@ def open_database():
     from bot.config import get_settings
     from bot.storage.db import Database
 
-    return Database(get_settings().database_url)
+    return Database.from_settings(get_settings())
 
 
 def open_areas():

@@ -14,23 +14,13 @@ import typer
 from sqlalchemy import select
 
 from bot.areas import ALL, find_area, load_areas
+from bot.cli_support import fail, open_database
 from bot.config import get_settings
-from bot.storage.db import Database
 from bot.textnorm import clean
 
 campaign_app = typer.Typer(help="Campaigns and quiz pushes.", no_args_is_help=True)
 CHANNELS = ("telegram", "zalo", "web", "all")
 MAX_TEXT = 2000  # Zalo's limit (Telegram's is 4096)
-
-
-def _db() -> Database:
-    settings = get_settings()
-    return Database(settings.database_url, connect_timeout=settings.database_connect_timeout)
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
 
 
 def _parse_at(value: str) -> dt.datetime:
@@ -41,7 +31,7 @@ def _parse_at(value: str) -> dt.datetime:
     try:
         at = dt.datetime.fromisoformat(value)
     except ValueError:
-        _fail(f"--at must be an ISO date-time (2026-10-10T08:00) or 'now', not {value[:40]!r}")
+        fail(f"--at must be an ISO date-time (2026-10-10T08:00) or 'now', not {value[:40]!r}")
     return (at if at.tzinfo else at.replace(tzinfo=TZ)).astimezone(dt.timezone.utc)
 
 
@@ -62,26 +52,26 @@ def add(
     settings = get_settings()
     text = clean(text).strip()
     if not text and not quiz:
-        _fail("--text is required (or --quiz)")
+        fail("--text is required (or --quiz)")
     if len(text) > MAX_TEXT:
-        _fail(f"--text is {len(text)} characters; at most {MAX_TEXT}")
+        fail(f"--text is {len(text)} characters; at most {MAX_TEXT}")
     if at and cron:
-        _fail("give --at or --cron, not both")
+        fail("give --at or --cron, not both")
     if cron:
         try:
             cron_trigger(cron)
         except ValueError as e:
-            _fail(f"--cron: {e}")
+            fail(f"--cron: {e}")
     if channel not in CHANNELS:
-        _fail(f"--channel must be one of {', '.join(CHANNELS)}")
+        fail(f"--channel must be one of {', '.join(CHANNELS)}")
     code = ALL
     if area != ALL:
         found = find_area(load_areas(settings.knowledge_dir / "areas.yaml"), area)
         if found is None:
-            _fail(f"unknown area {area[:60]!r} (see knowledge/areas.yaml)")
+            fail(f"unknown area {area[:60]!r} (see knowledge/areas.yaml)")
         code = found.code
     run_at = None if cron else _parse_at(at or "now")
-    with _db().session() as s:
+    with open_database().session() as s:
         c = Campaign(kind="quiz" if quiz else "message", text=text, run_at=run_at, cron=cron or "", area=code,
                      channel=channel, reveal_minutes=max(0, reveal_after) if quiz else 0)
         s.add(c)
@@ -95,7 +85,7 @@ def list_campaigns() -> None:
     from bot.campaigns.models import Campaign
     from bot.campaigns.outbox import counts
 
-    with _db().session() as s:
+    with open_database().session() as s:
         rows = s.scalars(select(Campaign).order_by(Campaign.id)).all()
         n = counts(s)
         print(f"{'id':>4}  {'status':9} {'when':22} {'area':20} {'channel':8} {'sent':>7} {'pending':>7} {'failed':>7}  text")
@@ -111,8 +101,8 @@ def status(campaign_id: int = typer.Argument(..., metavar="ID")) -> None:
     from bot.campaigns.models import Campaign, CampaignRun
     from bot.campaigns.outbox import counts
 
-    with _db().session() as s:
-        c = s.get(Campaign, campaign_id) or _fail(f"no campaign {campaign_id}")
+    with open_database().session() as s:
+        c = s.get(Campaign, campaign_id) or fail(f"no campaign {campaign_id}")
         by_status = counts(s, [c.id]).get(c.id, {})
         sent, pending, failed, skipped = _summary(by_status)
         print(f"campaign {c.id} ({c.kind}{', ' + c.key if c.key else ''})")
@@ -130,10 +120,10 @@ def _set_status(campaign_id: int, new: str, allowed: tuple[str, ...]) -> None:
     from bot.campaigns.models import Campaign
     from bot.campaigns.outbox import cancel_pending
 
-    with _db().session() as s:
-        c = s.get(Campaign, campaign_id) or _fail(f"no campaign {campaign_id}")
+    with open_database().session() as s:
+        c = s.get(Campaign, campaign_id) or fail(f"no campaign {campaign_id}")
         if c.status not in allowed:
-            _fail(f"campaign {campaign_id} is {c.status}")
+            fail(f"campaign {campaign_id} is {c.status}")
         c.status = new
         if new == "cancelled":
             cancel_pending(s, c.id)
@@ -168,7 +158,7 @@ def send(
 
     bad = [c for c in channel if c not in ("telegram", "zalo")]
     if bad:
-        _fail(f"no sender for {bad}")
+        fail(f"no sender for {bad}")
     settings = get_settings()
 
     async def main() -> None:
@@ -177,7 +167,7 @@ def send(
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        return await run_senders(_db(), settings, channel, stop, until_empty)
+        return await run_senders(open_database(), settings, channel, stop, until_empty)
 
     for sender in asyncio.run(main()):
         print(f"{sender.channel}: {sender.outcomes['sent']} sent", flush=True)
@@ -195,8 +185,8 @@ def leaderboard(
     code = ""
     if area:
         found = find_area(load_areas(get_settings().knowledge_dir / "areas.yaml"), area)
-        code = found.code if found else _fail(f"unknown area {area[:60]!r}")
-    rows = board(_db(), code, days, limit)
+        code = found.code if found else fail(f"unknown area {area[:60]!r}")
+    rows = board(open_database(), code, days, limit)
     if not rows:
         print("no quiz answers yet")
     for i, r in enumerate(rows, 1):

@@ -55,6 +55,11 @@ def migrate(engine: Engine) -> None:
 class Database:
     """An engine and a session factory: one session per unit of work."""
 
+    @classmethod
+    def from_settings(cls, settings) -> Database:
+        """The configured database (DATABASE_URL, DATABASE_CONNECT_TIMEOUT), migrated to every head."""
+        return cls(settings.database_url, connect_timeout=settings.database_connect_timeout)
+
     def __init__(self, url: str, run_migrations: bool = True, connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self.url = url
         self.engine = make_engine(url, connect_timeout)
