@@ -49,7 +49,6 @@ ALLOWED_IN_GROUPS = {"search", "card"}  # nothing personal in them
 BUTTONS = {"cl", "ro", "cd"}  # claim, citizen's follow-up, answer card
 RANK = {"citizen": 0, "team": 1, "admin": 2}
 SEARCH_RESULTS = 5
-QUESTION_PREVIEW = 300
 FOLLOWUP = re.compile(r"#([0-9]{1,9})\s+(.+)", re.S)
 
 
@@ -99,7 +98,7 @@ class Relay:
 
     def escalated(self, s: Session, esc: Escalation, channel: str) -> list[OutgoingMessage]:
         """Notices of a new question for the on-duty team members of its area."""
-        text = messages.RELAY_NEW_QUESTION.format(id=esc.id, area=self.area_name(esc.area), question=self._preview(esc.question))
+        text = messages.RELAY_NEW_QUESTION.format(id=esc.id, area=self.area_name(esc.area), question=inbox.preview(esc.question))
         members = inbox.on_duty_members(s, esc.area, channel, exclude=esc.user_id)
         return [OutgoingMessage(text, chat_id=m.external_id) for m in members]
 
@@ -109,7 +108,7 @@ class Relay:
         if esc is None:
             return [OutgoingMessage(messages.RELAY_FOLLOWUP_NOT_FOUND.format(id=esc_id[:12]))]
         inbox.reopen(s, esc, user, text[:4000])
-        notice = messages.RELAY_REOPENED.format(id=esc.id, area=self.area_name(esc.area), question=self._preview(text))
+        notice = messages.RELAY_REOPENED.format(id=esc.id, area=self.area_name(esc.area), question=inbox.preview(text))
         handler = s.get(User, esc.claimed_by) if esc.claimed_by else None
         if handler is not None and handler.channel == user.channel and RANK[roles.role_of(s, handler)]:
             members = [handler]
@@ -136,10 +135,10 @@ class Relay:
         lines = [messages.RELAY_INBOX_HEADER.format(count=len(waiting))]
         for esc in waiting:
             status = "mine" if esc.status == "claimed" and esc.claimed_by == user.id else esc.status
-            question = self._preview(esc.question)
+            question = inbox.preview(esc.question)
             followups = [m for m in inbox.thread(s, esc) if m.author == "citizen"]
             if followups:
-                question += f"\n{messages.RELAY_FOLLOWUP_MARK}: {self._preview(followups[-1].text)}"
+                question += f"\n{messages.RELAY_FOLLOWUP_MARK}: {inbox.preview(followups[-1].text)}"
             lines.append(messages.RELAY_INBOX_ITEM.format(
                 id=esc.id, area=self.area_name(esc.area), waited=waiting_text(inbox.waited(esc.created_at)),
                 status=messages.RELAY_STATUS[status], question=question,
@@ -158,7 +157,7 @@ class Relay:
         if refusal:
             return [refusal]
         inbox.claim(esc, user)
-        text = messages.RELAY_CLAIMED.format(id=esc.id, area=self.area_name(esc.area), question=self._preview(esc.question))
+        text = messages.RELAY_CLAIMED.format(id=esc.id, area=self.area_name(esc.area), question=inbox.preview(esc.question))
         return [OutgoingMessage(text)]
 
     def _reply(self, s: Session, msg: IncomingMessage, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
@@ -326,11 +325,6 @@ class Relay:
 
     def area_name(self, code: str) -> str:
         return self._area_names.get(code, code) if code else messages.RELAY_AREA_UNKNOWN
-
-    @staticmethod
-    def _preview(text: str) -> str:
-        text = inbox.mask(text.strip())
-        return text if len(text) <= QUESTION_PREVIEW else text[:QUESTION_PREVIEW].rstrip() + " …"
 
 
 def waiting_text(delta) -> str:

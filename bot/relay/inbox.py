@@ -20,6 +20,7 @@ from bot.storage.models import Chat, Escalation, User, utcnow
 
 INBOX_LIMIT = 20
 WAITING = ("open", "claimed")
+PREVIEW_CHARS = 300
 # Phone, ID-card and bank account numbers (6+ digits, maybe grouped by spaces, dots or dashes) and e-mails.
 _NUMBER = re.compile(r"\+?\d(?:[\s.\-]?\d){5,}")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -28,6 +29,12 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 def mask(text: str) -> str:
     text = _EMAIL.sub("[email]", text)
     return _NUMBER.sub(lambda m: "•" * 4 + m.group()[-2:], text)
+
+
+def preview(text: str) -> str:
+    """A question as team members see it in notices and lists (chat and web): masked, cut at PREVIEW_CHARS."""
+    text = mask(text.strip())
+    return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS].rstrip() + " …"
 
 
 def _covers(areas: list[str]):

@@ -471,7 +471,7 @@ class WebAdmin:
             rows = "".join(
                 f'<tr><td><a href="{PREFIX}/inbox/{x.id}">#{x.id}</a></td><td>{e(relay.area_name(x.area))}</td>'
                 f"<td>{e(waiting_text(inbox.waited(x.created_at)))}</td><td>{e(self._status(x, ctx))}</td>"
-                f"<td class=pre>{e(_preview(x.question))}</td></tr>"
+                f"<td class=pre>{e(inbox.preview(x.question))}</td></tr>"
                 for x in waiting
             )
         body = _table(t.INBOX_COLUMNS, rows) if rows else f"<p>{e(t.INBOX_EMPTY)}</p>"
@@ -551,11 +551,6 @@ def _cell(value) -> str:
     if isinstance(value, int):
         return f"<td class=num>{value:,}</td>"
     return f"<td>{e(value)}</td>"
-
-
-def _preview(text: str, limit: int = 300) -> str:
-    text = inbox.mask(text.strip())
-    return text if len(text) <= limit else text[:limit].rstrip() + " …"
 
 
 def _local(when: dt.datetime) -> str:
