@@ -31,6 +31,25 @@ def open_areas():
     return load_areas(get_settings().knowledge_dir / "areas.yaml")
 
 
+def check_role(role: str) -> str:
+    """--role: one of the roles (bot.relay.roles.ROLES), or fail."""
+    from bot.relay.roles import ROLES
+
+    if role not in ROLES:
+        fail(f"--role must be one of {', '.join(ROLES)}")
+    return role
+
+
+def area_code(areas, area: str) -> str:
+    """--area: the code of an area of knowledge/areas.yaml (or 'all'), or fail."""
+    from bot.relay.roles import area_code as find
+
+    code = find(areas, area)
+    if code is None:
+        fail(f"unknown area {area!r}; use a code from knowledge/areas.yaml (e.g. dien-bien) or 'all'")
+    return code
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print `error: message` on stderr and exit with `code` (2: bad input, 1: nothing to act on)."""
     typer.echo(f"error: {message}", err=True)

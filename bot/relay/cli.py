@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from bot.cli_support import actor as _actor, fail, open_areas, open_database
+from bot.cli_support import actor as _actor, area_code, check_role, fail, open_areas, open_database
 
 role_app = typer.Typer(help="Grant and revoke team and admin roles.", no_args_is_help=True)
 
@@ -16,23 +16,6 @@ UserOption = typer.Option(..., "--user-id", help="The person's id on that channe
 
 def _open():
     return open_database(), open_areas()
-
-
-def _check_role(role: str) -> str:
-    from bot.relay.roles import ROLES
-
-    if role not in ROLES:
-        fail(f"--role must be one of {', '.join(ROLES)}")
-    return role
-
-
-def _area(areas, area: str) -> str:
-    from bot.relay.roles import area_code
-
-    code = area_code(areas, area)
-    if code is None:
-        fail(f"unknown area {area!r}; use a code from knowledge/areas.yaml (e.g. dien-bien) or 'all'")
-    return code
 
 
 @role_app.command("grant")
@@ -46,7 +29,7 @@ def grant(
     from bot.relay import roles
 
     db, areas = _open()
-    role, code = _check_role(role), _area(areas, area)
+    role, code = check_role(role), area_code(areas, area)
     if channel in roles.NO_ROLE_CHANNELS:
         fail(f"people on the {channel} channel cannot hold a role (it cannot deliver notices to them)")
     with db.session() as s:
@@ -66,8 +49,8 @@ def revoke(
     from bot.relay import roles
 
     db, areas = _open()
-    role = _check_role(role) if role else None
-    code = _area(areas, area) if area else None
+    role = check_role(role) if role else None
+    code = area_code(areas, area) if area else None
     with db.session() as s:
         user = roles.find_user(s, channel, user_id)
         removed = roles.revoke(s, user, role, code, _actor()) if user else 0

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from bot.cli_support import actor, fail, open_areas, open_database
+from bot.cli_support import actor, area_code, check_role, fail, open_areas, open_database
 
 admin_user_app = typer.Typer(help="Web admin and web inbox logins (served under /admin by `run`).", no_args_is_help=True)
 
@@ -36,15 +36,11 @@ def add(
     area: Optional[list[str]] = typer.Option(None, "--area", help="A team member's area (repeatable; default all)."),
 ) -> None:
     """Create a login; the password is prompted for (or read from stdin)."""
-    from bot.relay.roles import ROLES, area_code
     from bot.webadmin.auth import AccountError, create_account
 
-    if role not in ROLES:
-        fail(f"--role must be one of {', '.join(ROLES)}")
+    check_role(role)
     areas = open_areas()
     codes = [area_code(areas, a) for a in area or []]
-    if None in codes:
-        fail("unknown area; use a code from knowledge/areas.yaml (e.g. dien-bien) or 'all'")
     password = _read_password()
     try:
         with open_database().session() as s:
