@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from bot.admin.models import FaqChange, FaqVersion
 from bot.knowledge.loaders import load_faq
-from bot.knowledge.models import KnowledgeError
+from bot.knowledge.models import KnowledgeError, review_due
 from bot.messages import TOPIC_NAMES
 from bot.retrieval.engine import ANSWER_CHARS
 from bot.storage.db import Database
@@ -160,6 +160,12 @@ def parse_row(raw: dict[str, Any], row: int) -> tuple[Entry | None, list[RowErro
     updated = _date(raw.get("updated"))
     if updated is None:
         bad("updated", "must be a date like 2026-11-23")
+    checked = _date(raw.get("checked")) or updated  # whoever saves an entry vouches for it that day
+    review_by = _date(raw.get("review_by"))
+    if updated and checked and review_by is None:
+        review_by = review_due(dt.date.fromisoformat(checked), topic).isoformat()
+    if checked and review_by and review_by <= checked:
+        bad("review_by", f"must come after the day it was checked ({checked})")
     if errors:
         return None, errors
     entry: Entry = {"id": entry_id, "topic": topic, "question": question, "alternatives": alternatives, "answer": answer,
@@ -168,6 +174,9 @@ def parse_row(raw: dict[str, Any], row: int) -> tuple[Entry | None, list[RowErro
     if tags:
         entry["tags"] = tags
     entry["updated"] = updated
+    entry["checked"], entry["review_by"] = checked, review_by
+    if _text(raw.get("superseded")):
+        entry["superseded"] = clean(_text(raw["superseded"]))
     return entry, []
 
 
@@ -202,8 +211,9 @@ def normalise(entry: dict[str, Any]) -> Entry:
     out["answer"] = nfc(str(entry.get("answer", ""))).strip()
     if isinstance(entry.get("source"), str):
         out["source"] = {"title": entry["source"]}
-    if "updated" in entry:
-        out["updated"] = _date(entry["updated"]) or str(entry["updated"])
+    for key in ("updated", "checked", "review_by"):
+        if key in entry:
+            out[key] = _date(entry[key]) or str(entry[key])
     if out.get("tags"):
         out["tags"] = [str(t) for t in out["tags"]]  # YAML reads a tag like 1661 as a number
     else:
@@ -237,8 +247,9 @@ def dump_entries(entries: list[Entry]) -> str:
         data["answer"] = data["answer"].strip() + "\n"  # always a '|' block, as in the hand-written files
         if "tags" in data:
             data["tags"] = _Flow(data["tags"])
-        if _date(data.get("updated")):
-            data["updated"] = dt.date.fromisoformat(_date(data["updated"]))
+        for key in ("updated", "checked", "review_by"):
+            if _date(data.get(key)):
+                data[key] = dt.date.fromisoformat(_date(data[key]))
         parts.append(yaml.dump([data], Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10**6))
     return "\n".join(parts)
 
