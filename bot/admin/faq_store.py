@@ -1,7 +1,7 @@
 """FAQ entries as data: the knowledge FAQ files, import/export (YAML, CSV, XLSX), versions and rollback.
 
 An entry is a plain dict in the knowledge-file shape: id, topic, question, alternatives, answer,
-source {title, url}, tags, updated. Entries live in knowledge/faq/*.yaml; an entry stays in its file
+source {title, url}, tags, updated, checked, review_by (and a superseded note). Entries live in knowledge/faq/*.yaml; an entry stays in its file
 and a new one (or one whose topic changes) goes to knowledge/faq/<topic>.yaml.
 
 Retiring an entry removes it from its file; its version row keeps the last text, so a rollback
@@ -35,7 +35,8 @@ from bot.retrieval.engine import ANSWER_CHARS
 from bot.storage.db import Database
 from bot.textnorm import clean, nfc, strip_markup
 
-COLUMNS = ("id", "topic", "question", "alternatives", "answer", "source", "source_url", "tags", "updated", "retired")
+COLUMNS = ("id", "topic", "question", "alternatives", "answer", "source", "source_url", "tags", "updated", "checked",
+           "review_by", "superseded", "retired")
 FORMATS = (".yaml", ".yml", ".csv", ".xlsx")
 SHEET = "faq"
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")  # the loader's rule (bot.knowledge.loaders)
@@ -180,6 +181,17 @@ def parse_row(raw: dict[str, Any], row: int) -> tuple[Entry | None, list[RowErro
     return entry, []
 
 
+def _with_review_dates(entry: Entry) -> Entry:
+    """The entry with the review dates the loader requires: checked defaults to the day it was saved
+    (`updated`), review_by to the topic's review period after that (bot.knowledge.models.REVIEW_MONTHS)."""
+    out = dict(entry)
+    checked = _date(out.get("checked")) or _date(out.get("updated"))
+    if checked:
+        out["checked"] = checked
+        out["review_by"] = _date(out.get("review_by")) or review_due(dt.date.fromisoformat(checked), str(out.get("topic"))).isoformat()
+    return out
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
@@ -314,6 +326,7 @@ class FaqStore:
             rows, dirty = [], set()
             for entry_id, new in changes.items():
                 old = current.get(entry_id)
+                new = _with_review_dates(new) if new is not None else None
                 if new == old:
                     continue
                 action = "add" if old is None else "retire" if new is None else "edit"
@@ -468,7 +481,8 @@ class FaqStore:
 
 def _cells(e: Entry) -> list[str]:
     return [e["id"], e["topic"], e["question"], "\n".join(e["alternatives"]), e["answer"], e["source"]["title"],
-            e["source"].get("url", ""), ", ".join(e.get("tags", [])), e["updated"], ""]
+            e["source"].get("url", ""), ", ".join(e.get("tags", [])), e["updated"], e.get("checked", ""),
+            e.get("review_by", ""), e.get("superseded", ""), ""]
 
 
 def _write_xlsx(path: Path, entries: list[Entry]) -> None:
