@@ -213,8 +213,10 @@ def kb_stats(kb: Optional[Path] = KbOption, as_json: bool = typer.Option(False, 
 
 def main() -> None:
     from bot.config import SettingsError
+    from bot.logs import configure
 
     try:
+        configure(get_settings().log_level)
         app()
     except SettingsError as exc:  # a clear operator error, not a traceback
         print(f"error: {exc}", file=sys.stderr)
