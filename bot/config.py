@@ -15,6 +15,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
+    log_level: str = "INFO"  # DEBUG, INFO, WARNING or ERROR (bot/logs.py)
+
     # knowledge and retrieval
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
     index_dir: Path = PROJECT_ROOT / "index"

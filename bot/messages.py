@@ -266,3 +266,6 @@ WARMUP_TITLE = "Trợ lý số đang chuẩn bị"
 WARMUP_TEXT = "Trợ lý đang chuẩn bị kiến thức để trả lời bác. Xin bác chờ một chút, trang sẽ tự mở khi xong."
 WARMUP_PROGRESS = "Đã chuẩn bị {percent}%."
 WARMUP_API = "Trợ lý đang khởi động, bác vui lòng thử lại sau ít giây."
+
+# The engine, unsure between a few entries, asks back with them (issue 12).
+CLARIFY = "Có phải bác muốn hỏi:"

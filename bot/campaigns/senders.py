@@ -35,7 +35,6 @@ from bot.storage.db import Database
 from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
-logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs URLs, and Bot API URLs hold the token
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_ATTEMPTS = 6  # a row failing on its own (other rows go out) is given up after this many attempts

@@ -55,7 +55,6 @@ _COMMAND = re.compile(r"/(\w+)(?:@(\w+))?(?:\s+(.*))?", re.DOTALL)
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and the Bot API puts the token in the URL.
-logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 # -- rate limiting -------------------------------------------------------------------------------
