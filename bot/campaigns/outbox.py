@@ -277,6 +277,14 @@ def remaining(db: Database, channel: str) -> int:
             OutboxMessage.channel == channel, OutboxMessage.status.in_((PENDING, SENDING)), Campaign.status == "active"))
 
 
+def oldest_due(db: Database, channels: list[str]) -> dt.datetime | None:
+    """When the longest-waiting due row of an active campaign on `channels` became due (None: nothing due)."""
+    with db.session() as s:
+        return s.scalar(select(func.min(OutboxMessage.not_before)).join(Campaign, Campaign.id == OutboxMessage.campaign_id)
+                        .where(OutboxMessage.channel.in_(channels), OutboxMessage.status == PENDING,
+                               OutboxMessage.not_before <= utcnow(), Campaign.status == "active"))
+
+
 def counts(s: Session, campaign_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     """{campaign id: {status: rows}}."""
     q = select(OutboxMessage.campaign_id, OutboxMessage.status, func.count(OutboxMessage.id)).group_by(

@@ -95,6 +95,17 @@ class Pacer:
             await asyncio.sleep(at - now)
 
 
+def quiet_ended(now: dt.datetime, spec: str) -> dt.datetime | None:
+    """When the latest quiet hours (`spec`) ended, at or before `now`; None without quiet hours."""
+    if not spec.strip():
+        return None
+    local = now.astimezone(TZ)
+    end = local.replace(hour=int(spec.split("-")[1]), minute=0, second=0, microsecond=0)
+    if end > local:
+        end -= dt.timedelta(days=1)
+    return end.astimezone(dt.timezone.utc)
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: str  # sent | pending (retry) | blocked | failed

@@ -352,7 +352,7 @@ class Channel:
         """Send the replies; a message addressed to another chat (a team member) is sent there,
         never quoting this chat's message, and one undeliverable chat does not stop the others."""
         failed: set[str] = set()
-        for out in await asyncio.to_thread(self.service.handle, msg):
+        for out in await self.service.db.run(self.service.handle, msg):
             chat_id = out.chat_id or msg.chat_id
             if chat_id in failed:
                 continue
@@ -378,7 +378,7 @@ class Channel:
             return True
         except Forbidden as e:
             log.info("telegram: chat %s refused the message: %s", chat_id, e.message)
-            await asyncio.to_thread(self.service.mark_blocked, CHANNEL, chat_id)
+            await self.service.db.run(self.service.mark_blocked, CHANNEL, chat_id)
         except TelegramError as e:
             log.warning("telegram: sending to chat %s failed: %r", chat_id, e)
         return False
@@ -393,4 +393,4 @@ class Channel:
             correct_option_ids=[quiz.correct],
             explanation=shorten(" ".join(quiz.explanation.split()), PollLimit.MAX_EXPLANATION_LENGTH) or None,
         )
-        await asyncio.to_thread(self.service.register_poll, quiz.poll, sent.poll.id)
+        await self.service.db.run(self.service.register_poll, quiz.poll, sent.poll.id)

@@ -245,7 +245,7 @@ class Channel:
                 if msg.kind != "unsupported":
                     self._note_inbound(msg.chat_id)
                     await self._quietly(self.api.send_chat_action(msg.chat_id, "typing"))
-                for out in await asyncio.to_thread(self.service.handle, msg):
+                for out in await self.service.db.run(self.service.handle, msg):
                     await self.send(out.chat_id or msg.chat_id, out.text)
             except Exception:
                 log.exception("zalo: failed to answer a %s message", msg.kind)
