@@ -1,7 +1,8 @@
 """Per-channel senders: drain the outbox within the platform's limits and record every outcome.
 
 A sender claims a batch (about two seconds of work), and `concurrency` workers send its rows through
-one pacer: at most `rate` messages a second overall and a minimum gap per chat (Telegram: 1 s in a
+one pacer: at most `rate` messages a second overall (on PostgreSQL across every process, replies
+included: bot/storage/shared.py) and a minimum gap per chat (Telegram: 1 s in a
 private chat, 3 s in a group = 20 a minute). 429 pauses the whole channel for `retry_after`; 5xx,
 timeouts and network errors retry the row with backoff (`bot.backoff`), at most MAX_ATTEMPTS times;
 403 marks the user blocked and unsubscribed; other 4xx fail the row. When OUTAGE_AFTER sends in a row
@@ -42,6 +43,7 @@ from bot.channels.zalo import split_text as zalo_split_text
 from bot.config import Settings
 from bot.conversation.service import LETTERS
 from bot.storage.db import Database
+from bot.storage.shared import SharedRate
 from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -196,6 +198,7 @@ class Sender:
             self.transport = ZaloTransport(settings.zalo_api_base_url, settings.zalo_bot_token, http)
             rate = settings.zalo_rate_per_sec
         self.pacer = Pacer(rate)
+        self.shared = SharedRate(db, f"{channel}:send", rate)  # PostgreSQL: every worker's sends together
         self.batch = max(1, min(settings.outbox_batch, int(rate * 2)))
         self.zalo_window = dt.timedelta(hours=settings.zalo_push_window_hours)
         self._queue: asyncio.Queue[outbox.Claimed] = asyncio.Queue()
@@ -357,6 +360,8 @@ class Sender:
         if self.channel == "zalo" and not await self._db(outbox.zalo_may_push, row, self.zalo_window):
             return await self._record(outbox.finish, row, SKIPPED, "zalo: chat did not write recently")
         await self.pacer.wait(row.chat, self.transport.gap(row))
+        if self.shared.shared:
+            await asyncio.sleep(await self._db(self.shared.wait))
         if not await self._leased(row):
             return
         result = await asyncio.get_running_loop().run_in_executor(self._http_threads, self.transport.send, row)

@@ -135,7 +135,8 @@ class WebApi:
             msg = incoming(await read_json_object(request, self.limit), visitor)
         except ApiError as exc:
             return exc.response()
-        replies = await self.service.db.run(self.service.handle, msg)
+        async with self.service.db.chat_lock(f"web:{visitor}"):  # one message of a visitor at a time
+            replies = await self.service.db.run(self.service.handle, msg)
         mine = [m for m in replies if not m.chat_id or m.chat_id == visitor]  # never another chat's messages
         response = JSONResponse({"messages": [outgoing_json(m) for m in mine]}, headers=NO_STORE)
         if not known:
