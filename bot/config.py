@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # storage
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'bot.db'}"
     database_connect_timeout: float = 10.0  # seconds to wait for a PostgreSQL connection before giving up
+    database_statement_timeout: float = 15.0  # longest statement (PostgreSQL) or lock wait (SQLite busy timeout)
+    database_threads: int = 8  # the thread pool (and connection pool) all database work runs on
 
     # conversation
     flood_max_messages: int = 8
@@ -63,10 +65,11 @@ class Settings(BaseSettings):
     outbox_batch: int = 500  # recipients per enqueue transaction; most rows claimed at once
     outbox_lease_seconds: float = 60.0  # a claimed row whose sender died is retried after this
     outbox_retry_seconds: float = 5.0  # first backoff after a transient error (doubles each attempt)
+    outbox_lag_seconds: float = 300.0  # /healthz is degraded when a due outbox row waits longer than this
     campaign_sync_seconds: float = 2.0  # how often the running bot picks up campaigns added from the CLI
 
     @field_validator("telegram_rate_per_sec", "zalo_rate_per_sec", "api_timeout_seconds", "database_connect_timeout",
-                     "telegram_retry_seconds", "outbox_retry_seconds", "outbox_lease_seconds", "campaign_sync_seconds",
+                     "database_statement_timeout", "outbox_lag_seconds", "telegram_retry_seconds", "outbox_retry_seconds", "outbox_lease_seconds", "campaign_sync_seconds",
                      "zalo_push_window_hours", "flood_window_seconds")
     @classmethod
     def _positive(cls, value: float) -> float:
@@ -74,7 +77,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a number greater than 0, not {value}")
         return value
 
-    @field_validator("sender_concurrency", "outbox_batch", "flood_max_messages", "telegram_send_retries")
+    @field_validator("sender_concurrency", "database_threads", "outbox_batch", "flood_max_messages", "telegram_send_retries")
     @classmethod
     def _count(cls, value: int, info) -> int:
         least = 0 if info.field_name == "telegram_send_retries" else 1

@@ -47,6 +47,7 @@ from bot.backoff import backoff
 from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
+from bot.storage.shared import SharedRate
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "callback_query", "poll_answer"]
@@ -101,8 +102,9 @@ class SendLimiter(BaseRateLimiter[int]):
     GROUP = (20 / 60, 20)
 
     def __init__(self, per_second: float, max_retries: int = 5, retry_seconds: float = 1.0,
-                 max_backoff: float = 30.0) -> None:
+                 max_backoff: float = 30.0, shared: SharedRate | None = None) -> None:
         self.overall = _Bucket(per_second, max(1.0, per_second))
+        self.shared = shared  # on PostgreSQL: the rate of every worker's sends together (bot/storage/shared.py)
         self.chats: dict[str, _Bucket] = {}
         self.max_retries, self.retry_seconds, self.max_backoff = max_retries, retry_seconds, max_backoff
 
@@ -126,6 +128,8 @@ class SendLimiter(BaseRateLimiter[int]):
             if chat is not None:
                 await chat.take()
             await self.overall.take()
+            if self.shared is not None and self.shared.shared:
+                await asyncio.sleep(await self.shared.db.run(self.shared.wait))
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as e:
@@ -257,7 +261,8 @@ class Channel:
             .token(settings.telegram_bot_token)
             .base_url(settings.telegram_api_base_url)  # `{base}{token}/{method}`: api.telegram.org or a local server
             .rate_limiter(SendLimiter(settings.telegram_rate_per_sec, settings.telegram_send_retries,
-                                      settings.telegram_retry_seconds))
+                                      settings.telegram_retry_seconds,
+                                      shared=SharedRate(service.db, "telegram:send", settings.telegram_rate_per_sec)))
             .connect_timeout(settings.api_timeout_seconds)  # a hanging API is a timeout, retried (SendLimiter)
             .read_timeout(settings.api_timeout_seconds)
             .write_timeout(settings.api_timeout_seconds)
@@ -351,12 +356,13 @@ class Channel:
         """Send the replies; a message addressed to another chat (a team member) is sent there,
         never quoting this chat's message, and one undeliverable chat does not stop the others."""
         failed: set[str] = set()
-        for out in await asyncio.to_thread(self.service.handle, msg):
-            chat_id = out.chat_id or msg.chat_id
-            if chat_id in failed:
-                continue
-            if not await self.send(chat_id, out, None if out.chat_id else quote):
-                failed.add(chat_id)
+        async with self.service.db.chat_lock(f"{CHANNEL}:{msg.chat_id}"):  # in order, across workers too
+            for out in await self.service.db.run(self.service.handle, msg):
+                chat_id = out.chat_id or msg.chat_id
+                if chat_id in failed:
+                    continue
+                if not await self.send(chat_id, out, None if out.chat_id else quote):
+                    failed.add(chat_id)
 
     # -- sending ---------------------------------------------------------------------------------
 
@@ -377,7 +383,7 @@ class Channel:
             return True
         except Forbidden as e:
             log.info("telegram: chat %s refused the message: %s", chat_id, e.message)
-            await asyncio.to_thread(self.service.mark_blocked, CHANNEL, chat_id)
+            await self.service.db.run(self.service.mark_blocked, CHANNEL, chat_id)
         except TelegramError as e:
             log.warning("telegram: sending to chat %s failed: %r", chat_id, e)
         return False
@@ -392,4 +398,4 @@ class Channel:
             correct_option_ids=[quiz.correct],
             explanation=shorten(" ".join(quiz.explanation.split()), PollLimit.MAX_EXPLANATION_LENGTH) or None,
         )
-        await asyncio.to_thread(self.service.register_poll, quiz.poll, sent.poll.id)
+        await self.service.db.run(self.service.register_poll, quiz.poll, sent.poll.id)

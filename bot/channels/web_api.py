@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import messages
+from bot import messages, supervise
 from bot.conversation.service import ConversationService
 from bot.conversation.types import IncomingMessage, OutgoingMessage
 
@@ -27,6 +27,7 @@ VISITOR_COOKIE = "bdhvs_visitor"
 VISITOR_ID = re.compile(r"[0-9a-f]{32}")
 VISITOR_MAX_AGE = 365 * 24 * 3600
 NO_STORE = {"Cache-Control": "no-store"}
+HEALTH_TIMEOUT = 3.0  # seconds: /healthz answers "degraded" by then, whatever the database does
 
 
 class ApiError(Exception):
@@ -134,7 +135,8 @@ class WebApi:
             msg = incoming(await read_json_object(request, self.limit), visitor)
         except ApiError as exc:
             return exc.response()
-        replies = await asyncio.to_thread(self.service.handle, msg)
+        async with self.service.db.chat_lock(f"web:{visitor}"):  # one message of a visitor at a time
+            replies = await self.service.db.run(self.service.handle, msg)
         mine = [m for m in replies if not m.chat_id or m.chat_id == visitor]  # never another chat's messages
         response = JSONResponse({"messages": [outgoing_json(m) for m in mine]}, headers=NO_STORE)
         if not known:
@@ -142,23 +144,31 @@ class WebApi:
         return response
 
     async def healthz(self, request: Request) -> Response:
+        """200 "ok" when the database answers and every background task is well (bot/supervise.py); else 503
+        "degraded", within HEALTH_TIMEOUT even when the database hangs."""
         manifest = self.service.engine.index.manifest
-        database = await asyncio.to_thread(self._database_state)
+        try:
+            database, background = await asyncio.wait_for(self.service.db.run(self._state), HEALTH_TIMEOUT)
+        except asyncio.TimeoutError:
+            log.warning("health check: the database did not answer within %.0f s", HEALTH_TIMEOUT)
+            database, background = "timeout", {}
+        healthy = database == "ok" and not background
         body = {
-            "status": "ok" if database == "ok" else "degraded",
+            "status": "ok" if healthy else "degraded",
             "index": {k: manifest.get(k) for k in ("chunks", "embedder", "built_at")},
             "database": database,
+            "background": background,
         }
-        return JSONResponse(body, 200 if database == "ok" else 503, headers=NO_STORE)
+        return JSONResponse(body, 200 if healthy else 503, headers=NO_STORE)
 
-    def _database_state(self) -> str:
+    def _state(self) -> tuple[str, dict[str, str]]:
         try:
             with self.service.db.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-            return "ok"
         except Exception as exc:  # any driver error means "unreachable" to a health check
             log.warning("health check: database unreachable: %s", type(exc).__name__)
-            return "error"
+            return "error", {}  # the tasks' own checks read the database too
+        return "ok", supervise.problems()
 
 
 def set_visitor_cookie(response: Response, visitor: str, secure: bool) -> None:

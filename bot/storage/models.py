@@ -138,3 +138,12 @@ __all__ = [
     "Base", "User", "Chat", "Subscription", "Conversation", "Escalation", "QuizPoll", "QuizAnswer",
     "ProcessedMessage",
 ]
+
+
+class RateSlot(Base):
+    """A rate shared by every process (bot.storage.shared): the next free instant of `key`."""
+
+    __tablename__ = "rate_slots"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch

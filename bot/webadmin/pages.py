@@ -129,7 +129,7 @@ class WebAdmin:
             if form is None:
                 return self._error(413, t.TOO_LARGE)
             ctx = Ctx(request, form)
-            response = await asyncio.to_thread(self._guarded, handler, needs, ctx)
+            response = await self.db.run(self._guarded, handler, needs, ctx)
             for channel, message, relay_id in ctx.pushes:
                 await self._push(channel, message, relay_id)
             return response
@@ -162,7 +162,7 @@ class WebAdmin:
             log.exception("web inbox: delivering an answer on %s failed", channel)
             delivered = False
         if not delivered:
-            await asyncio.to_thread(self._undeliver, relay_id)
+            await self.db.run(self._undeliver, relay_id)
 
     def _undeliver(self, relay_id: int) -> None:
         with self.db.session() as s:
@@ -217,7 +217,7 @@ class WebAdmin:
             return self._error(403, t.FORBIDDEN_CSRF)
         if not self.login_guard.allow(request.client.host if request.client else ""):
             return self._login_page(request, t.LOGIN_TOO_MANY, 429)
-        token, message = await asyncio.to_thread(self._authenticate, form.get("name", "")[:64], form.get("password", "")[:1024])
+        token, message = await self.db.run(self._authenticate, form.get("name", "")[:64], form.get("password", "")[:1024])
         if token is None:
             return self._login_page(request, message, 401)
         target = form.get("next", "")
