@@ -27,6 +27,7 @@ from typing import Any, Iterator
 import yaml
 from sqlalchemy import select
 
+from bot.admin.exports import append_row, csv_value, write_csv
 from bot.admin.models import FaqChange, FaqVersion
 from bot.knowledge.loaders import load_faq
 from bot.knowledge.models import KnowledgeError
@@ -106,7 +107,7 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
 def _csv_table(path: Path) -> list[list[Any]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
-            return list(csv.reader(f))
+            return [[csv_value(v) for v in row] for row in csv.reader(f)]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ImportRejected([RowError(0, "file", f"unreadable CSV (UTF-8 expected): {exc}")]) from exc
 
@@ -423,7 +424,7 @@ class FaqStore:
             path.write_text(dump_entries(entries), encoding="utf-8")
         elif suffix == ".csv":
             buffer = io.StringIO()
-            csv.writer(buffer).writerows([COLUMNS, *(_cells(e) for e in entries)])
+            write_csv(buffer, [COLUMNS, *(_cells(e) for e in entries)])
             path.write_text(buffer.getvalue(), encoding="utf-8-sig")  # the BOM makes Excel read UTF-8
         else:
             _write_xlsx(path, entries)
@@ -467,9 +468,9 @@ def _write_xlsx(path: Path, entries: list[Entry]) -> None:
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET
-    sheet.append(list(COLUMNS))
+    append_row(sheet, COLUMNS)
     for e in entries:
-        sheet.append(_cells(e))
+        append_row(sheet, _cells(e))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     widths = {"id": 36, "topic": 14, "question": 48, "alternatives": 48, "answer": 80, "source": 48, "source_url": 30}
