@@ -29,8 +29,10 @@ from sqlalchemy import select
 
 from bot.admin.exports import append_row, csv_value, write_csv
 from bot.admin.models import FaqChange, FaqVersion
+from bot.knowledge.allowlist import AllowList, safe_ref
 from bot.knowledge.loaders import load_faq
 from bot.knowledge.models import KnowledgeError
+from bot import messages
 from bot.messages import TOPIC_NAMES
 from bot.retrieval.engine import ANSWER_CHARS
 from bot.storage.db import Database
@@ -158,6 +160,8 @@ def parse_row(raw: dict[str, Any], row: int) -> tuple[Entry | None, list[RowErro
     title, url = clean(_text(title)), _text(url)
     if not title:
         bad("source", "missing: the official document (number, issuer, date)")
+    if not safe_ref(url):
+        bad("source_url", "must start with http:// or https:// (or be a link within the site)")
     updated = _date(raw.get("updated"))
     if updated is None:
         bad("updated", "must be a date like 2026-11-23")
@@ -293,8 +297,22 @@ class FaqStore:
     def entries(self) -> list[Entry]:
         return [e for entries in self.files().values() for e in entries]
 
+    def check(self, entry: Entry, row: int = 0) -> list[RowError]:
+        """An entry's web addresses and phone numbers that are not on the allow-list (knowledge/allowlist/)."""
+        source = entry.get("source") or {}
+        text = " ".join([entry.get("question", ""), *entry.get("alternatives", []), entry.get("answer", ""),
+                         source.get("title", ""), source.get("url", "")])
+        unlisted = AllowList.load(self.kb_dir).outside(text)
+        if not unlisted:
+            return []
+        return [RowError(row, "allowlist", messages.FAQ_NOT_ALLOWED.format(items=", ".join(unlisted)))]
+
     def apply(self, changes: dict[str, Entry | None], actor: str, summary: str) -> Applied:
-        """Set each entry id to a new entry (add/edit) or None (retire) as one version; no-ops are dropped."""
+        """Set each entry id to a new entry (add/edit) or None (retire) as one version; no-ops are dropped.
+        Every new text is held to the allow-list first: ImportRejected, nothing written."""
+        problems = [p for new in changes.values() if new is not None for p in self.check(new)]
+        if problems:
+            raise ImportRejected(problems)
         with self._locked():
             files = self.files()
             before = {name: list(entries) for name, entries in files.items()}
@@ -391,6 +409,8 @@ class FaqStore:
             errors.extend(problems)
             if entry is None:
                 continue
+            if not entry.get("retired"):
+                errors.extend(self.check(entry, row))
             entry_id = entry["id"]
             if entry_id in first_row:
                 errors.append(RowError(row, "id", f"{entry_id} also on row {first_row[entry_id]}"))

@@ -158,7 +158,7 @@ def get_or_create(s: Session, model: type, keys: dict[str, Any], **values: Any) 
         return row, False
     dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
     insert = dialect.insert(model).values(**keys, **values).on_conflict_do_nothing(index_elements=list(keys))
-    created = s.execute(insert).rowcount == 1
+    created = s.execute(insert.returning(model.id)).first() is not None  # rowcount is -1 on PostgreSQL here
     return s.scalar(query), created
 
 

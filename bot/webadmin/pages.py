@@ -233,7 +233,7 @@ class WebAdmin:
         with self.db.session() as s:
             result = auth.authenticate(s, name, password)
             if result.account is None:
-                return None, t.LOGIN_LOCKED.format(minutes=result.locked_minutes) if result.locked_minutes else t.LOGIN_FAILED
+                return None, t.LOGIN_FAILED  # locked or not: the same words (auth.LoginResult.locked_minutes)
             user = s.get(User, result.account.user_id)
             if roles.role_of(s, user) == "citizen":  # every role revoked: nothing to show
                 return None, t.LOGIN_FAILED
@@ -361,7 +361,8 @@ class WebAdmin:
         try:
             applied = self.store.apply({entry["id"]: entry}, ctx.actor, f"web {'add' if new else 'edit'} {entry['id']}")
         except ImportRejected as exc:
-            return self._faq_form(ctx, values, new, errors=[t.FIELD_ERRORS["file"].format(detail=x.message) for x in exc.errors], status=422)
+            errors = [t.FIELD_ERRORS.get(x.field, t.FIELD_ERRORS["file"]).format(detail=x.message) for x in exc.errors]
+            return self._faq_form(ctx, values, new, errors=errors, status=422)
         if values.get("draft"):
             with self.db.session() as s:
                 drafts.decide(s, values["draft"], True, ctx.actor, entry["id"])
