@@ -19,7 +19,7 @@ URL = re.compile(r"(?<![\w.@/])(?:https?://)?((?:[a-z0-9-]+\.)+(?:vn|com|net|org
 LONG_PHONE = re.compile(r"(?<![\d/.-])\+?\d(?:[ .]?\d){7,13}(?![\d/-])")
 SERVICE_NUMBER = re.compile(
     r"(?:gọi|gọi điện|gọi tới|gọi đến|gọi ngay|tổng đài|đầu số|đường dây nóng|hotline|soạn tin|nhắn tin|nhắn|sms)"
-    r"\s+(?:(?:đến|tới|về|cho)\s+)?(?:(?:số|đầu số|tổng đài)\s+)?(\d{3,5})\b",
+    r"\s+(?:(?:đến|tới|về|cho)\s+)?(?:(?:số|đầu số|tổng đài)\s+)?(\d{3,5})\b(?![ .]?\d)",  # not the start of a long number
     re.I,
 )
 _YEARS = re.compile(r"((19|20)\d\d\W*)+")  # "2025 2027" is two years, not a phone number

@@ -138,7 +138,7 @@ def save_draft(s: Session, esc: Escalation, member: User) -> FaqDraft | None:
         return None
     draft = s.scalar(select(FaqDraft).where(FaqDraft.escalation_id == esc.id))
     if draft is None:
-        draft = FaqDraft(escalation_id=esc.id, question=mask(esc.question), answer=mask(answer.text), area=esc.area, created_by=member.id)
+        draft = FaqDraft(escalation_id=esc.id, question=mask(esc.question), answer=answer.text, area=esc.area, created_by=member.id)
         s.add(draft)
         s.flush()
     return draft
