@@ -100,8 +100,7 @@ def create_app(
 ) -> Starlette:
     origins = allowed_origins(settings.web_allowed_origins)
     admin = admin or web_admin(service, settings)
-    api = WebApi(service, settings.max_body_bytes, settings.web_client_max_requests, settings.web_client_window_seconds,
-                 trusted_proxies(settings.trusted_proxies))
+    api = WebApi(service, settings.max_body_bytes, settings.web_client_max_requests, settings.web_client_window_seconds)
     routes = [
         Route("/", page, methods=["GET"]),
         Route("/widget.js", widget, methods=["GET"]),
@@ -119,7 +118,7 @@ def create_app(
 
 
 def web_admin(service: ConversationService, settings: Settings) -> WebAdmin:
-    return WebAdmin(service, settings.knowledge_dir, settings.admin_cookie_secure, trusted_proxies(settings.trusted_proxies))
+    return WebAdmin(service, settings.knowledge_dir, settings.admin_cookie_secure)
 
 
 class _Server(uvicorn.Server):
@@ -144,10 +143,11 @@ class Channel:
     async def run(self, stop: asyncio.Event) -> None:
         app = create_app(self.service, self.settings, self._routes, self.admin)
         host, port = self.settings.web_host, self.settings.web_port
-        # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; bot.channels.inbound
-        # believes it only from TRUSTED_PROXIES
+        # X-Forwarded-For and -Proto are believed only from TRUSTED_PROXIES (uvicorn's own default
+        # trusts 127.0.0.1, where any local client could then choose its address)
+        proxies = [str(net) for net in trusted_proxies(self.settings.trusted_proxies)]
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=5,
-                                proxy_headers=False)
+                                forwarded_allow_ips=proxies)
         server = _Server(config)
         serving = asyncio.create_task(self._serve(server, f"{host}:{port}"))
         stopping = asyncio.create_task(stop.wait())

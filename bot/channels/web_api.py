@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import messages
-from bot.channels.inbound import Network, client_address, parse_json, read_body
+from bot.channels.inbound import client_address, parse_json, read_body
 from bot.conversation.service import ConversationService, FloodGuard
 from bot.conversation.types import IncomingMessage, OutgoingMessage
 
@@ -94,15 +94,14 @@ def outgoing_json(message: OutgoingMessage) -> dict:
 
 class WebApi:
     def __init__(self, service: ConversationService, max_body_bytes: int, client_requests: int = 60,
-                 client_window: float = 60.0, proxies: tuple[Network, ...] = ()) -> None:
+                 client_window: float = 60.0) -> None:
         self.service = service
         self.limit = max_body_bytes
-        self.proxies = proxies
         self.clients = FloodGuard(client_requests, client_window)  # per client address, both endpoints together
 
     def _client(self, request: Request) -> str:
         """The client's address; ApiError 429 when it has used up its budget."""
-        client = client_address(request, self.proxies)
+        client = client_address(request)
         if not self.clients.allow(client):
             raise ApiError(429, "too many requests from this client address", messages.FLOOD)
         return client

@@ -30,7 +30,7 @@ from bot import messages
 from bot.admin import drafts
 from bot.admin.faq_store import FaqStore, ImportRejected, parse_row
 from bot.admin.reports import TZ, build_report, parse_period, sheets, write_chart, write_report
-from bot.channels.inbound import Network, client_address, read_body
+from bot.channels.inbound import client_address, read_body
 from bot.conversation.service import ConversationService, FloodGuard
 from bot.conversation.types import OutgoingMessage
 from bot.relay import inbox, roles
@@ -72,10 +72,8 @@ class Ctx:
 
 
 class WebAdmin:
-    def __init__(self, service: ConversationService, knowledge_dir: Path, cookie_secure: str = "auto",
-                 proxies: tuple[Network, ...] = ()) -> None:
+    def __init__(self, service: ConversationService, knowledge_dir: Path, cookie_secure: str = "auto") -> None:
         self.service = service
-        self.proxies = proxies
         self.db = service.db
         self.store = FaqStore(knowledge_dir, service.db)
         self.cookie_secure = cookie_secure
@@ -217,7 +215,7 @@ class WebAdmin:
             return self._login_page(request, "")
         if not auth.csrf_ok(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
             return self._error(403, t.FORBIDDEN_CSRF)
-        if not self.login_guard.allow(client_address(request, self.proxies)):
+        if not self.login_guard.allow(client_address(request)):
             return self._login_page(request, t.LOGIN_TOO_MANY, 429)
         token, message = await asyncio.to_thread(self._authenticate, form.get("name", "")[:64], form.get("password", "")[:1024])
         if token is None:
