@@ -265,7 +265,8 @@ def test_a_source_link_must_be_http_or_relative(url, kb):
     assert [p.field for p in problems] == ["source_url"]
     bad = kb / "faq" / "bad.yaml"
     bad.write_text(f"- id: x-y\n  topic: vneid\n  question: Câu hỏi?\n  alternatives: [a, b]\n  answer: Trả lời.\n"
-                   f"  source: {{title: Bộ Công an, url: {json.dumps(url)}}}\n  updated: 2026-12-01\n", encoding="utf-8")
+                   f"  source: {{title: Bộ Công an, url: {json.dumps(url)}}}\n  updated: 2026-12-01\n"
+                   f"  checked: 2026-12-01\n  review_by: 2027-06-01\n", encoding="utf-8")
     with pytest.raises(KnowledgeError, match="source url"):
         load_faq(bad, kb)
 
