@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     web_port: int = 8080
     web_allowed_origins: str = ""  # comma-separated origins allowed to embed the widget
     max_body_bytes: int = 16_384
+    web_client_max_requests: int = 60  # /api/ask and /api/chat requests per client address in WEB_CLIENT_WINDOW_SECONDS
+    web_client_window_seconds: float = 60.0
+    trusted_proxies: str = ""  # reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated)
     admin_cookie_secure: str = "auto"  # web admin cookie Secure flag: auto (when served over https), true or false
 
     # Telegram
@@ -69,15 +72,25 @@ class Settings(BaseSettings):
     campaign_sync_seconds: float = 2.0  # how often the running bot picks up campaigns added from the CLI
 
     @field_validator("telegram_rate_per_sec", "zalo_rate_per_sec", "api_timeout_seconds", "database_connect_timeout",
-                     "database_statement_timeout", "outbox_lag_seconds", "telegram_retry_seconds", "outbox_retry_seconds", "outbox_lease_seconds", "campaign_sync_seconds",
-                     "zalo_push_window_hours", "flood_window_seconds")
+                     "database_statement_timeout", "outbox_lag_seconds", "telegram_retry_seconds", "outbox_retry_seconds",
+                     "outbox_lease_seconds", "campaign_sync_seconds", "zalo_push_window_hours", "flood_window_seconds",
+                     "web_client_window_seconds")
     @classmethod
     def _positive(cls, value: float) -> float:
         if not value > 0:  # also refuses NaN
             raise ValueError(f"must be a number greater than 0, not {value}")
         return value
 
-    @field_validator("sender_concurrency", "database_threads", "outbox_batch", "flood_max_messages", "telegram_send_retries")
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        from bot.channels.inbound import trusted_proxies
+
+        trusted_proxies(value)  # ValueError names the bad entry
+        return value
+
+    @field_validator("sender_concurrency", "database_threads", "outbox_batch", "flood_max_messages", "telegram_send_retries",
+                     "web_client_max_requests")
     @classmethod
     def _count(cls, value: int, info) -> int:
         least = 0 if info.field_name == "telegram_send_retries" else 1

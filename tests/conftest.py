@@ -91,8 +91,23 @@ Vào phần cài đặt bảo mật của ứng dụng và bật xác thực hai
 """
 
 
+# The small knowledge base's allow-list: the addresses and numbers its tests save in answers.
+SMALL_ALLOWLIST = """
+- value: baohiemxahoi.gov.vn
+  kind: url
+  what: Cổng thông tin Bảo hiểm xã hội Việt Nam (dữ liệu kiểm thử)
+  source: dữ liệu kiểm thử của tests/conftest.py
+- value: "1900 0368"
+  kind: phone
+  what: Tổng đài trong dữ liệu kiểm thử
+  source: dữ liệu kiểm thử của tests/conftest.py
+"""
+
+
 def make_small_kb(directory: Path) -> Path:
     (directory / "faq").mkdir(parents=True)
+    (directory / "allowlist").mkdir()
+    (directory / "allowlist" / "small.yaml").write_text(SMALL_ALLOWLIST, encoding="utf-8")
     (directory / "guides").mkdir()
     (directory / "sources").mkdir()
     (directory / "faq" / "small.yaml").write_text(SMALL_FAQ, encoding="utf-8")

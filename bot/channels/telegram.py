@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hmac
-import json
 import logging
 import re
 import time
@@ -44,6 +43,7 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.backoff import backoff
+from bot.channels.inbound import parse_json, read_body
 from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
@@ -305,11 +305,11 @@ class Channel:
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             return Response(status_code=403)
-        body = await request.body()
-        if len(body) > MAX_WEBHOOK_BYTES:
+        body = await read_body(request, MAX_WEBHOOK_BYTES)
+        if body is None:
             return Response(status_code=413)
         try:
-            update = Update.de_json(json.loads(body), self.application.bot)
+            update = Update.de_json(parse_json(body), self.application.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
             return Response(status_code=400)
         await self.application.update_queue.put(update)

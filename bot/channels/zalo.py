@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import re
 import time
@@ -23,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.backoff import backoff
+from bot.channels.inbound import parse_json, read_body
 from bot.channels.zalo_api import ZaloApi, ZaloError
 from bot.config import Settings
 from bot.conversation.service import ConversationService
@@ -213,11 +213,11 @@ class Channel:
         given = request.headers.get("x-bot-api-secret-token", "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             return Response(status_code=403)
-        body = await request.body()
-        if len(body) > self.max_body:
+        body = await read_body(request, self.max_body)
+        if body is None:
             return Response(status_code=413)
         try:
-            update = json.loads(body)
+            update = parse_json(body)
         except ValueError:
             return Response(status_code=400)
         if isinstance(update, dict) and update.get("ok") is True and isinstance(update.get("result"), dict):
