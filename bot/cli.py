@@ -1,4 +1,4 @@
-"""The one command line: `python -m bot …` (also installed as `binhdan-bot`)."""
+"""The one command line: `python -m bot …`."""
 
 from __future__ import annotations
 
