@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 
+from bot import messages
 from bot.storage.models import Conversation
 from tests.web_server import database_url, free_port, make_service, serve
 
@@ -55,7 +56,7 @@ def test_chat_page_in_chromium(service, browser):
         expect(answer).to_contain_text("công an")
         like = answer.get_by_role("button", name="👍 Hữu ích")
         like.click()
-        expect(log.locator(".bot").nth(2)).to_have_text("Trợ lý trả lời: Cảm ơn bạn đã góp ý!")
+        expect(log.locator(".bot").nth(2)).to_have_text("Trợ lý trả lời: " + messages.FEEDBACK_THANKS)
         expect(like).to_be_disabled()
         with service.db.session() as s:
             assert s.scalars(select(Conversation)).first().feedback == 1

@@ -62,11 +62,24 @@ class Answer:
     topic: str = ""
     topics: list[str] = field(default_factory=list)  # closest topics, offered when declining
     features: dict[str, float] = field(default_factory=dict)
+    mode: str = "decline"  # answer | clarify | decline
+    matched_question: str = ""
+    candidates: list[dict[str, str]] = field(default_factory=list)  # [{"chunk_id", "question"}]
+    truncated: bool = False
+    full_answer: str = ""
 
     def to_json(self) -> dict:
         data = asdict(self)
         data.pop("features")
         return data
+
+
+@dataclass
+class AskContext:
+    """A chat's previous question and the entry answered, for short follow-ups."""
+
+    previous_question: str = ""
+    previous_chunk_id: str = ""
 
 
 class Engine:
@@ -90,12 +103,19 @@ class Engine:
 
     # -- public -------------------------------------------------------------------------------
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, context: AskContext | None = None) -> Answer:
         started = time.perf_counter()
         with self.lock:
             answer = self._ask(question)
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer
+
+    def answer_chunk(self, chunk_id: str, question: str = "") -> Answer | None:
+        """The answer for one entry (a clarify candidate a person picked); None for an unknown id."""
+        chunk = next((c for c in self.chunks if c.id == chunk_id), None)
+        if chunk is None:
+            return None
+        return self._answer_for(question or chunk.title, chunk, 1.0, [], [], {})
 
     def search(self, question: str, k: int = 5) -> list[tuple[Chunk, float]]:
         """Top chunks for a query with their fused scores (for relay tools and evaluation)."""
@@ -133,18 +153,37 @@ class Engine:
         if confidence < THRESHOLD:
             return Answer(question, messages.DECLINE, False, round(confidence, 3), topics=topics, features=features)
         chunk = self.chunks[best]
+        answer = self._answer_for(question, chunk, round(confidence, 3), self._related(ranked, best), topics, features)
+        answer.candidates = [{"chunk_id": c.id, "question": c.title} for c in self._runners_up(ranked, best)]
+        return answer
+
+    def _answer_for(self, question, chunk, confidence, related, topics, features) -> Answer:
+        full = chunk.text.strip()
+        short = trim_for_phone(full)
         return Answer(
             question=question,
-            answer=trim_for_phone(chunk.text),
+            answer=short,
             answered=True,
-            confidence=round(confidence, 3),
+            confidence=confidence,
             sources=[{"title": chunk.source.title, "ref": chunk.source.ref}],
-            related=self._related(ranked, best),
+            related=related,
             chunk_id=chunk.id,
             topic=chunk.topic,
             topics=topics,
             features=features,
+            mode="answer",
+            matched_question=chunk.title,
+            truncated=short != full,
+            full_answer=full,
         )
+
+    def _runners_up(self, ranked, best) -> list[Chunk]:
+        out: list[Chunk] = []
+        for i, _ in ranked[1:12]:
+            c = self.chunks[i]
+            if c.kind == "faq" and c.title != self.chunks[best].title and c not in out:
+                out.append(c)
+        return out[:3]
 
     def _query_variants(self, text: str) -> tuple[str, list[str]]:
         """The text to embed and the lexical terms: abbreviations expanded, diacritics restored,
@@ -223,7 +262,7 @@ def trim_for_phone(text: str, limit: int = ANSWER_CHARS) -> str:
         boundary = max(cut.rfind(". "), cut.rfind("; ")) + 1  # then a whole sentence
     if boundary < limit // 2:
         boundary = cut.rfind(" ")
-    return text[:boundary].rstrip() + "\n" + messages.SEE_MORE
+    return text[:boundary].rstrip()
 
 
 def _cut_at_word(text: str, limit: int) -> str:
