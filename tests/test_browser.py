@@ -49,7 +49,7 @@ def test_chat_page_in_chromium(service, browser):
         expect(page.get_by_role("button", name="Phong trào Bình dân học vụ số")).to_be_visible()  # topic buttons
 
         # An unaccented question, typed and sent with Enter: the cited answer with its buttons.
-        page.get_by_label("Câu hỏi của bạn").fill("kich hoat vneid muc 2 o dau")
+        page.get_by_label("Câu hỏi của bác").fill("kich hoat vneid muc 2 o dau")
         page.keyboard.press("Enter")
         answer = log.locator(".bot").nth(1)
         expect(answer.locator(".source")).to_contain_text("Nguồn: Nghị định 69/2024/NĐ-CP")
@@ -65,13 +65,13 @@ def test_chat_page_in_chromium(service, browser):
         related = answer.locator(".choices .pair").nth(1).get_by_role("button")
         related_text = related.inner_text()
         related.click()
-        expect(log.locator(".user").last).to_have_text("Bạn hỏi: " + related_text)
+        expect(log.locator(".user").last).to_have_text("Bác hỏi: " + related_text)
         expect(log.locator(".bot")).to_have_count(4)
 
         # Markup typed by a person is shown as text, never run.
-        page.get_by_label("Câu hỏi của bạn").fill(XSS)
+        page.get_by_label("Câu hỏi của bác").fill(XSS)
         page.get_by_role("button", name="Gửi").click()
-        expect(log.locator(".user").last).to_have_text("Bạn hỏi: " + XSS)
+        expect(log.locator(".user").last).to_have_text("Bác hỏi: " + XSS)
         expect(log.locator(".bot")).to_have_count(5)
         assert log.locator("img").count() == 0 and dialogs == []
 
@@ -123,7 +123,7 @@ def test_widget_embeds_the_chat_only_on_allowed_portals(service, browser):
             expect(page.get_by_role("button", name="✕ Đóng trợ lý")).to_have_attribute("aria-expanded", "true")
             chat = page.frame_locator("iframe[title='Trợ lý Bình dân học vụ số']")
             expect(chat.locator(".bot").first).to_contain_text("Xin chào")
-            chat.get_by_label("Câu hỏi của bạn").fill("binh dan hoc vu so la gi")
+            chat.get_by_label("Câu hỏi của bác").fill("binh dan hoc vu so la gi")
             chat.get_by_role("button", name="Gửi").click()
             expect(chat.locator(".source")).to_contain_text("Kế hoạch 01-KH/BCĐTW")
             page.get_by_role("button", name="✕ Đóng trợ lý").click()
