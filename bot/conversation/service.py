@@ -61,6 +61,7 @@ COMMANDS = {
 LETTERS = "ABCD"
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
 TOPIC_QUESTIONS = 6
+CONTEXT_SECONDS = 30 * 60  # a question is read with the previous one only if that was asked this recently
 
 
 class FloodGuard:
@@ -219,6 +220,9 @@ class ConversationService:
             log = s.get(Conversation, int(arg)) if arg.isdigit() else None
             if log and log.user_id == user.id:
                 others = [c for c in (log.candidates or []) if c.get("chunk_id") != log.chunk_id]
+                if not others:  # no runner-up was plausible enough: the related questions, then
+                    others = [{"chunk_id": c.id, "question": c.title} for q in log.related if (c := self._faq_titled(q))]
+                    log.candidates = others[:3]
                 if others:
                     return [render.choices_message(messages.WRONG_MATCH, others, log.id)]
                 return [OutgoingMessage(messages.WRONG_MATCH_NONE, [[Button(messages.BUTTON_ESCALATE, f"esc:{log.id}")]])]
@@ -271,7 +275,8 @@ class ConversationService:
 
     def _question(self, s: Session, text: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
         context = ((chat.state or {}).get("context")) or {}
-        asked = AskContext(context["question"], context.get("chunk_id", "")) if context.get("question") else None
+        recent = time.time() - float(context.get("at", 0)) <= CONTEXT_SECONDS
+        asked = AskContext(context["question"], context.get("chunk_id", "")) if context.get("question") and recent else None
         answer = self.ask(text, asked)
         return self._reply(s, text, answer, msg, user, chat)
 
@@ -295,7 +300,7 @@ class ConversationService:
         return [render.answer_message(answer, log.id)]
 
     def _remember(self, chat: Chat, question: str, chunk_id: str, log_id: int, page: int) -> None:
-        context = {"question": question[:500], "chunk_id": chunk_id, "log": log_id, "page": page}
+        context = {"question": question[:500], "chunk_id": chunk_id, "log": log_id, "page": page, "at": time.time()}
         chat.state = {**(_keep(chat.state, "addfaq") or {}), "context": context}
 
     def _choose(self, s: Session, log: Conversation, index: int, msg, user, chat) -> list[OutgoingMessage]:
