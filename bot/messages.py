@@ -300,5 +300,3 @@ WARMUP_TEXT = "Trợ lý đang chuẩn bị kiến thức để trả lời bác
 WARMUP_PROGRESS = "Đã chuẩn bị {percent}%."
 WARMUP_API = "Trợ lý đang khởi động, bác vui lòng thử lại sau ít giây."
 
-# The engine, unsure between a few entries, asks back with them (issue 12).
-CLARIFY = "Có phải bác muốn hỏi:"
