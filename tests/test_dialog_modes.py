@@ -23,7 +23,6 @@ from bot.retrieval.store import build_index, load_index
 from bot.storage.db import Database
 from bot.storage.models import Chat, Conversation, Escalation, LabelledChoice, Subscription
 from tests.conftest import KNOWLEDGE, SMALL_FAQ, SMALL_GUIDE
-from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 from tests.test_telegram import BotThread, button_data, press, settings as telegram_settings
 from tests.test_telegram import ask as telegram_ask
@@ -311,14 +310,8 @@ def test_web_chat_shows_each_mode_see_more_small_talk_and_emergencies(service):
         assert chat(text=SCAM_QUESTION)["text"] != messages.EMERGENCY
 
 
-@pytest.fixture
-def fake_tg():
-    server = FakeTelegram().start()
-    yield server
-    server.close()
-
-
-def test_telegram_shows_each_mode_see_more_small_talk_and_emergencies(fake_tg, service):
+def test_telegram_shows_each_mode_see_more_small_talk_and_emergencies(fake_telegram, service):
+    fake_tg = fake_telegram
     bot = BotThread(TelegramChannel(service, telegram_settings(fake_tg))).start()
     try:
         (answer,) = telegram_ask(fake_tg, 601, ANSWER_QUESTION)
