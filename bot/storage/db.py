@@ -85,7 +85,7 @@ def migrate(engine: Engine) -> None:
         if connection.dialect.name == "postgresql":  # workers starting together on one database migrate in turn
             connection.execute(text("SELECT pg_advisory_xact_lock(72010001)"))
         config.attributes["connection"] = connection
-        command.upgrade(config, "heads")  # independent branches (e.g. outbox, relay) may coexist
+        command.upgrade(config, "head")  # one line of migrations since 0005_one_head
 
 
 class Database:
