@@ -6,12 +6,12 @@ from bot.areas import load_areas
 from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.knowledge.loaders import load_knowledge
-from bot.retrieval.service import open_engine
+from bot.retrieval.service import BuildProgress, open_engine
 from bot.storage.db import Database
 
 
-def build_service(settings: Settings) -> ConversationService:
-    engine = open_engine(settings.knowledge_dir, settings.index_dir, settings.embedder)
+def build_service(settings: Settings, progress: BuildProgress | None = None) -> ConversationService:
+    engine = open_engine(settings.knowledge_dir, settings.index_dir, settings.embedder, progress=progress)
     kb = load_knowledge(settings.knowledge_dir)
     return ConversationService(
         engine,

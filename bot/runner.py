@@ -15,13 +15,16 @@ import sys
 
 from bot.admin.live import LiveFaq
 from bot.app import build_service
+from bot.channels.web_warmup import Progress, WarmupServer
 from bot.config import Settings
+from bot.conversation.service import ConversationService
+from bot.retrieval.store import index_state
 
 CHANNEL_MODULES = {"web": "bot.channels.web", "telegram": "bot.channels.telegram", "zalo": "bot.channels.zalo"}
 
 
 async def run(settings: Settings, channels: list[str]) -> None:
-    service = build_service(settings)
+    service = await _build_service_serving_warmup(settings) if "web" in channels else build_service(settings)
     instances = {name: importlib.import_module(CHANNEL_MODULES[name]).Channel(service, settings) for name in channels}
     if "web" in instances:
         from bot.webadmin.pages import pusher_for
@@ -49,3 +52,17 @@ async def run(settings: Settings, channels: list[str]) -> None:
     for task in done:
         if task.exception():
             raise task.exception()
+
+
+async def _build_service_serving_warmup(settings: Settings) -> ConversationService:
+    """Build the service (a first index build takes minutes) while the web port already answers people
+    with a "getting ready" page and /healthz with `building` (bot/channels/web_warmup.py)."""
+    if index_state(settings.index_dir, settings.knowledge_dir, settings.embedder) in ("ready", "mismatch"):
+        return build_service(settings)
+    progress = Progress()
+    warmup = WarmupServer(settings.web_host, settings.web_port, progress)
+    await warmup.start()
+    try:
+        return await asyncio.to_thread(build_service, settings, progress)
+    finally:
+        await warmup.stop()

@@ -1,19 +1,36 @@
 #!/usr/bin/env bash
-# Create .venv in the checkout and install the pinned dependencies (idempotent, offline-friendly).
+# Make .venv ready with the pinned dependencies (idempotent, offline-friendly, crash-safe).
+#
+# The environment lives outside the checkout, keyed by the Python version and the dependency lists
+# in pyproject.toml, and .venv is a link to it: a second clone on the same machine (or CI after a
+# session) reuses it and is ready at once; a change of dependencies builds a new one beside it.
+# The project itself is not installed: every command runs as `python -m bot` from the checkout.
+# BINHDAN_VENVS sets where environments are kept (default ~/.cache/binhdan-bot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  echo "setup: creating .venv with $($PYTHON --version)"
-  "$PYTHON" -m venv .venv
-fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
-if [ ! -f "$stamp" ]; then
-  echo "setup: installing pinned dependencies (torch 2.13.0 CPU build; first run takes a few minutes)"
-  .venv/bin/python -m pip install --quiet --upgrade pip
+deps=$("$PYTHON" - <<'PY'
+import sys, tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+print(" ".join(project["dependencies"] + project["optional-dependencies"]["test"]))
+PY
+)
+key=$( { "$PYTHON" --version; echo "$deps"; } | sha256sum | cut -c1-16)
+venvs=${BINHDAN_VENVS:-${XDG_CACHE_HOME:-$HOME/.cache}/binhdan-bot}
+venv=$venvs/venv-$key
+if [ ! -f "$venv/.complete" ]; then  # missing, or left half-built by a crash: start over
+  echo "setup: creating $venv with $($PYTHON --version) (first time on this machine: a few minutes)"
+  rm -rf "$venv"
+  mkdir -p "$venvs"
+  "$PYTHON" -m venv "$venv"
   # torch first and pinned, so nothing pulls a multi-GB CUDA build
-  .venv/bin/python -m pip install --quiet "torch==2.13.0"
-  .venv/bin/python -m pip install --quiet -e ".[test]"
-  rm -f .venv/.installed-*
-  touch "$stamp"
+  "$venv/bin/python" -m pip install --quiet "torch==2.13.0"
+  # shellcheck disable=SC2086  # one argument per requirement
+  "$venv/bin/python" -m pip install --quiet $deps
+  touch "$venv/.complete"
 fi
+if [ -d .venv ] && [ ! -L .venv ]; then
+  echo "setup: replacing the old in-checkout .venv by a link to $venv"
+  rm -rf .venv
+fi
+ln -sfn "$venv" .venv

@@ -28,6 +28,8 @@ SMALL_FAQ = """
   source:
     title: Nghị định 69/2024/NĐ-CP của Chính phủ, 25/6/2024
   updated: 2026-11-23
+  checked: 2026-11-23
+  review_by: 2027-05-23
 - id: luadao-gia-danh-cong-an
   topic: luadao
   question: Có người gọi điện xưng là công an đòi chuyển tiền thì làm sao?
@@ -40,6 +42,8 @@ SMALL_FAQ = """
   source:
     title: Bộ Công an, khuyến cáo phòng chống lừa đảo
   updated: 2026-11-23
+  checked: 2026-11-23
+  review_by: 2027-05-23
 - id: thanhtoan-ma-qr
   topic: thanhtoan
   question: Thanh toán bằng mã QR như thế nào?
@@ -53,6 +57,8 @@ SMALL_FAQ = """
   source:
     title: Ngân hàng Nhà nước Việt Nam
   updated: 2026-11-23
+  checked: 2026-11-23
+  review_by: 2027-05-23
 - id: phongtrao-binh-dan-hoc-vu-so
   topic: phongtrao
   question: Phong trào Bình dân học vụ số là gì?
@@ -65,6 +71,8 @@ SMALL_FAQ = """
   source:
     title: Kế hoạch 01-KH/BCĐTW ngày 21/3/2025 của Ban Chỉ đạo Trung ương
   updated: 2026-11-23
+  checked: 2026-11-23
+  review_by: 2027-05-23
 """
 
 SMALL_GUIDE = """---

@@ -1,5 +1,6 @@
 """Content rules for the bundled knowledge base (see knowledge/README.md)."""
 
+import datetime as dt
 import itertools
 import json
 import re
@@ -125,3 +126,84 @@ def test_labelled_sets_point_at_existing_entries(kb):
             row = json.loads(line)
             for e in row["expected"]:
                 assert (e if ":" in e else f"faq:{e}") in ids, (path.name, e)
+
+
+def test_no_faq_entry_is_overdue_for_review_or_without_a_source(kb):
+    today = dt.date.today()
+    overdue = kb.overdue(today)
+    assert not overdue, f"past review_by on {today}: {overdue}"
+    for c in kb.of_kind("faq"):
+        assert c.source.title.strip(), c.id
+        assert c.checked <= today.isoformat() < c.review_by, (c.id, c.checked, c.review_by)
+    assert kb.stats(today)["review_overdue"] == 0
+
+
+# Names and texts that were true in early 2025 and are not now (Vietnam reorganised ministries,
+# local government and several laws in 2025-2026). Each may appear only as history: the same
+# sentence must say so ("trước đây", "cũ", "nay là/thuộc", "thay", "áp dụng từ 1/6/2025", ...).
+OUTDATED = {
+    "Bộ TT&TT (hợp nhất vào Bộ KH&CN từ 1/3/2025)": r"Bộ Thông tin và Truyền thông|Bộ TT&TT|Sở Thông tin và Truyền thông|Sở TT&TT",
+    "Cục An toàn thông tin (nhiệm vụ chuyển về Bộ Công an từ 1/3/2025)": r"Cục An toàn thông tin",
+    "bộ phận một cửa (Trung tâm Phục vụ hành chính công từ 1/7/2025)": r"[Bb]ộ phận [Mm]ột cửa",
+    "Nghị định 45/2020 (một cửa nay theo Nghị định 118/2025)": r"45/2020/NĐ-CP",
+    "Luật An ninh mạng 2018 (thay bằng Luật 116/2025/QH15 từ 1/7/2026)": r"An ninh mạng (?:năm )?2018|24/2018/QH14",
+    "Nghị định thương mại điện tử 52/2013, 85/2021 (Luật Thương mại điện tử từ 1/7/2026)": r"52/2013/NĐ-CP|85/2021/NĐ-CP",
+    "hóa đơn theo Nghị định 123/2020, 70/2025 (văn bản 2026 chưa xác nhận)": r"123/2020/NĐ-CP|70/2025/NĐ-CP",
+    "cấp huyện (không còn từ 1/7/2025)": r"(?:UBND|Ủy ban nhân dân) các huyện|các huyện, (?:thị xã|thành phố)|thành phố Điện Biên Phủ|huyện Mường Nhé|thị xã Mường Lay",
+    "CCCD gắn chip (nay là thẻ căn cước)": r"CCCD gắn chip|căn cước công dân gắn chip|căn cước gắn chip",
+    "Nghị quyết 71/NQ-CP như chương trình thứ hai": r"71/NQ-CP[^.\n]{0,40}về Chương trình hành động",
+    "lỗi gõ lặp từ": r"\bchỉ chỉ\b|\bmới mới\b",
+    "xưng hô không thống nhất": r"[Bb]ác/anh/chị|\b[Aa]nh/chị\b|\bBạn có biết\b",
+}
+HISTORY = re.compile(
+    r"trước đây|\bcũ\b|\bnay (?:là|thuộc|đã|do|không)|hợp nhất|\bthay (?:bằng|cho|thế)?|"
+    r"hết hiệu lực|trước sáp nhập|không còn|khi ra cảnh báo|áp dụng từ 1/6/2025|chưa xác nhận|"
+    r"sửa đổi, bổ sung, cập nhật|cập nhật Chương trình",
+    re.I,
+)
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence (or list item, or parenthesis) around a match."""
+    left = max(text.rfind(c, 0, start) for c in ".\n;") + 1
+    rights = [i for i in (text.find(c, end) for c in ".\n;") if i != -1]
+    return text[left : min(rights) if rights else len(text)]
+
+
+def outdated_mentions(where: str, text: str) -> list[tuple[str, str, str]]:
+    found = []
+    for name, pattern in OUTDATED.items():
+        for m in re.finditer(pattern, text):
+            if not HISTORY.search(_sentence(text, m.start(), m.end())):
+                found.append((where, name, _sentence(text, m.start(), m.end()).strip()[:160]))
+    return found
+
+
+def _written_content(kb):
+    """What the bot says or cites, per item: questions, answers, sources, quiz, campaigns, allow-list
+    (not the phrasings people type, which may use old names)."""
+    for c in kb.chunks:
+        if c.kind != "source":
+            yield c.id, "\n".join([c.title, c.text, c.source.title])
+    for q in kb.quiz:
+        yield q.id, "\n".join([q.question, *q.options, q.explanation, q.source])
+    for c in kb.campaigns:
+        yield c.id, "\n".join([c.title, c.text, c.source])
+    for a in kb.allowlist:
+        yield a.value, "\n".join([a.what, a.source])
+
+
+def test_outdated_names_appear_only_as_history(kb):
+    found = [hit for where, text in _written_content(kb) for hit in outdated_mentions(where, text)]
+    assert not found, "\n".join(map(str, found))
+
+
+def test_outdated_check_flags_current_use_and_allows_marked_history():
+    assert outdated_mentions("x", "Bác nộp hồ sơ tại bộ phận một cửa của xã.")
+    assert outdated_mentions("x", "Nguồn: Cục An toàn thông tin (Bộ Thông tin và Truyền thông).")
+    assert outdated_mentions("x", "Luật An ninh mạng 2018 cấm tin giả.")
+    assert outdated_mentions("x", "Giao UBND các huyện, thành phố thực hiện.")
+    assert outdated_mentions("x", "Chương trình theo Nghị quyết 71/NQ-CP về Chương trình hành động thực hiện Nghị quyết 57.")
+    assert not outdated_mentions("x", "Công văn 793/BTTTT-THH của Bộ TT&TT cũ (nay đã hợp nhất vào Bộ Khoa học và Công nghệ).")
+    assert not outdated_mentions("x", "Luật số 116/2025/QH15 thay Luật An ninh mạng 2018.")
+    assert not outdated_mentions("x", "Bác nộp tại Trung tâm Phục vụ hành chính công xã, phường.")

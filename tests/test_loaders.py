@@ -1,3 +1,4 @@
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -36,11 +37,53 @@ def test_faq_loader_rejects_entry_without_source(tmp_path):
 
 def test_faq_loader_needs_two_alternatives(tmp_path):
     (tmp_path / "bad.yaml").write_text(
-        "- id: x\n  topic: vneid\n  question: q\n  alternatives: [a]\n  answer: a\n  source: S\n  updated: 2026-01-01\n",
+        "- id: x\n  topic: vneid\n  question: q\n  alternatives: [a]\n  answer: a\n  source: S\n  updated: 2026-01-01\n"
+        "  checked: 2026-01-01\n  review_by: 2026-07-01\n",
         encoding="utf-8",
     )
     with pytest.raises(KnowledgeError, match="2 alternative"):
         load_faq(tmp_path / "bad.yaml", tmp_path)
+
+
+ENTRY = "- id: x\n  topic: vneid\n  question: q\n  alternatives: [a, b]\n  answer: a\n  source: S\n  updated: 2026-01-01\n"
+
+
+def test_faq_loader_reads_review_dates_and_superseded_note(tmp_path):
+    (tmp_path / "ok.yaml").write_text(
+        ENTRY + "  checked: 2026-12-01\n  review_by: '2027-03-01'\n  superseded: Thông tư 25/2025 sửa Thông tư 17/2024\n",
+        encoding="utf-8",
+    )
+    (chunk,) = load_faq(tmp_path / "ok.yaml", tmp_path)
+    assert (chunk.checked, chunk.review_by) == ("2026-12-01", "2027-03-01")
+    assert chunk.superseded == "Thông tư 25/2025 sửa Thông tư 17/2024"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ("  review_by: 2027-01-01\n", "missing checked"),
+        ("  checked: 2026-12-01\n", "missing review_by"),
+        ("  checked: '2026-13-01'\n  review_by: 2027-01-01\n", "'checked' must be a date"),
+        ("  checked: 2026-13-01\n  review_by: 2027-01-01\n", "invalid date"),
+        ("  checked: 2026-12-01\n  review_by: sau tết\n", "'review_by' must be a date"),
+        ("  checked: 2026-12-01\n  review_by: 2026-11-01\n", "must come after 'checked'"),
+        ("  checked: 2026-12-01\n  review_by: 2027-01-01\n  superseded: ''\n", "superseded"),
+    ],
+)
+def test_faq_loader_rejects_missing_or_bad_review_dates(tmp_path, extra, message):
+    (tmp_path / "bad.yaml").write_text(ENTRY + extra, encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=message):
+        load_faq(tmp_path / "bad.yaml", tmp_path)
+
+
+def test_review_overdue_counts_entries_past_their_review_date(small_kb):
+    kb = load_knowledge(small_kb)
+    faq = kb.of_kind("faq")
+    last = max(c.review_by for c in faq)
+    assert kb.stats(today=dt.date(2026, 12, 1))["review_overdue"] == 0
+    day_after = dt.date.fromisoformat(last) + dt.timedelta(days=1)
+    assert kb.stats(today=day_after)["review_overdue"] == len(faq)
+    assert kb.stats()["faq_entries"] == len(faq)
 
 
 def test_guide_loader_makes_a_chunk_per_section(small_kb):

@@ -20,7 +20,7 @@ from tests.conftest import KNOWLEDGE, ROOT
 def full_engine(embedder, tmp_path_factory):
     out = tmp_path_factory.mktemp("full-index")
     cache = ROOT / "index" / "cache"
-    if cache.is_dir():  # reuse embeddings a local build already made; CI embeds everything
+    if cache.is_dir():  # reuse embeddings a local build already made; CI takes knowledge/embeddings/
         shutil.copytree(cache, out / "cache")
     build_index(KNOWLEDGE, out, embedder)
     return Engine(load_index(out), embedder)

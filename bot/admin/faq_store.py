@@ -1,7 +1,7 @@
 """FAQ entries as data: the knowledge FAQ files, import/export (YAML, CSV, XLSX), versions and rollback.
 
 An entry is a plain dict in the knowledge-file shape: id, topic, question, alternatives, answer,
-source {title, url}, tags, updated. Entries live in knowledge/faq/*.yaml; an entry stays in its file
+source {title, url}, tags, updated, checked, review_by (and a superseded note). Entries live in knowledge/faq/*.yaml; an entry stays in its file
 and a new one (or one whose topic changes) goes to knowledge/faq/<topic>.yaml.
 
 Retiring an entry removes it from its file; its version row keeps the last text, so a rollback
@@ -29,13 +29,14 @@ from sqlalchemy import select
 
 from bot.admin.models import FaqChange, FaqVersion
 from bot.knowledge.loaders import load_faq
-from bot.knowledge.models import KnowledgeError
+from bot.knowledge.models import KnowledgeError, review_due
 from bot.messages import TOPIC_NAMES
 from bot.retrieval.engine import ANSWER_CHARS
 from bot.storage.db import Database
 from bot.textnorm import clean, nfc, strip_markup
 
-COLUMNS = ("id", "topic", "question", "alternatives", "answer", "source", "source_url", "tags", "updated", "retired")
+COLUMNS = ("id", "topic", "question", "alternatives", "answer", "source", "source_url", "tags", "updated", "checked",
+           "review_by", "superseded", "retired")
 FORMATS = (".yaml", ".yml", ".csv", ".xlsx")
 SHEET = "faq"
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")  # the loader's rule (bot.knowledge.loaders)
@@ -160,6 +161,12 @@ def parse_row(raw: dict[str, Any], row: int) -> tuple[Entry | None, list[RowErro
     updated = _date(raw.get("updated"))
     if updated is None:
         bad("updated", "must be a date like 2026-11-23")
+    checked = _date(raw.get("checked")) or updated  # whoever saves an entry vouches for it that day
+    review_by = _date(raw.get("review_by"))
+    if updated and checked and review_by is None:
+        review_by = review_due(dt.date.fromisoformat(checked), topic).isoformat()
+    if checked and review_by and review_by <= checked:
+        bad("review_by", f"must come after the day it was checked ({checked})")
     if errors:
         return None, errors
     entry: Entry = {"id": entry_id, "topic": topic, "question": question, "alternatives": alternatives, "answer": answer,
@@ -168,7 +175,21 @@ def parse_row(raw: dict[str, Any], row: int) -> tuple[Entry | None, list[RowErro
     if tags:
         entry["tags"] = tags
     entry["updated"] = updated
+    entry["checked"], entry["review_by"] = checked, review_by
+    if _text(raw.get("superseded")):
+        entry["superseded"] = clean(_text(raw["superseded"]))
     return entry, []
+
+
+def _with_review_dates(entry: Entry) -> Entry:
+    """The entry with the review dates the loader requires: checked defaults to the day it was saved
+    (`updated`), review_by to the topic's review period after that (bot.knowledge.models.REVIEW_MONTHS)."""
+    out = dict(entry)
+    checked = _date(out.get("checked")) or _date(out.get("updated"))
+    if checked:
+        out["checked"] = checked
+        out["review_by"] = _date(out.get("review_by")) or review_due(dt.date.fromisoformat(checked), str(out.get("topic"))).isoformat()
+    return out
 
 
 def _text(value: Any) -> str:
@@ -202,8 +223,9 @@ def normalise(entry: dict[str, Any]) -> Entry:
     out["answer"] = nfc(str(entry.get("answer", ""))).strip()
     if isinstance(entry.get("source"), str):
         out["source"] = {"title": entry["source"]}
-    if "updated" in entry:
-        out["updated"] = _date(entry["updated"]) or str(entry["updated"])
+    for key in ("updated", "checked", "review_by"):
+        if key in entry:
+            out[key] = _date(entry[key]) or str(entry[key])
     if out.get("tags"):
         out["tags"] = [str(t) for t in out["tags"]]  # YAML reads a tag like 1661 as a number
     else:
@@ -237,8 +259,9 @@ def dump_entries(entries: list[Entry]) -> str:
         data["answer"] = data["answer"].strip() + "\n"  # always a '|' block, as in the hand-written files
         if "tags" in data:
             data["tags"] = _Flow(data["tags"])
-        if _date(data.get("updated")):
-            data["updated"] = dt.date.fromisoformat(_date(data["updated"]))
+        for key in ("updated", "checked", "review_by"):
+            if _date(data.get(key)):
+                data[key] = dt.date.fromisoformat(_date(data[key]))
         parts.append(yaml.dump([data], Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10**6))
     return "\n".join(parts)
 
@@ -303,6 +326,7 @@ class FaqStore:
             rows, dirty = [], set()
             for entry_id, new in changes.items():
                 old = current.get(entry_id)
+                new = _with_review_dates(new) if new is not None else None
                 if new == old:
                     continue
                 action = "add" if old is None else "retire" if new is None else "edit"
@@ -457,7 +481,8 @@ class FaqStore:
 
 def _cells(e: Entry) -> list[str]:
     return [e["id"], e["topic"], e["question"], "\n".join(e["alternatives"]), e["answer"], e["source"]["title"],
-            e["source"].get("url", ""), ", ".join(e.get("tags", [])), e["updated"], ""]
+            e["source"].get("url", ""), ", ".join(e.get("tags", [])), e["updated"], e.get("checked", ""),
+            e.get("review_by", ""), e.get("superseded", ""), ""]
 
 
 def _write_xlsx(path: Path, entries: list[Entry]) -> None:

@@ -87,6 +87,8 @@ def _yaml_list(path: Path) -> list[dict[str, Any]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise KnowledgeError(f"{path}: invalid YAML: {exc}") from exc
+    except ValueError as exc:  # a date-looking value that is no date, e.g. 2026-13-01
+        raise KnowledgeError(f"{path}: invalid date: {exc}") from exc
     if data is None:
         return []
     if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
@@ -100,13 +102,27 @@ def _require(entry: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
         raise KnowledgeError(f"{where}: missing {', '.join(missing)}")
 
 
-def _date(value: Any, where: str) -> str:
+def _date(value: Any, where: str, key: str = "updated") -> str:
+    if isinstance(value, dt.datetime):
+        value = value.date()
     if isinstance(value, dt.date):
         return value.isoformat()
     try:
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError as exc:
-        raise KnowledgeError(f"{where}: 'updated' must be a date like 2026-11-23") from exc
+        raise KnowledgeError(f"{where}: '{key}' must be a date like 2026-11-23") from exc
+
+
+def _review_dates(entry: dict[str, Any], where: str) -> tuple[str, str, str]:
+    """checked, review_by and the optional superseded note of a FAQ entry."""
+    checked = _date(entry["checked"], where, "checked")
+    review_by = _date(entry["review_by"], where, "review_by")
+    if review_by <= checked:
+        raise KnowledgeError(f"{where}: 'review_by' ({review_by}) must come after 'checked' ({checked})")
+    superseded = entry.get("superseded")
+    if superseded is not None and not (isinstance(superseded, str) and superseded.strip()):
+        raise KnowledgeError(f"{where}: 'superseded' is a short note (which text replaced which)")
+    return checked, review_by, clean(superseded or "")
 
 
 def _source_title(source: Any, where: str) -> tuple[str, str]:
@@ -122,13 +138,14 @@ def load_faq(path: Path, kb_dir: Path) -> list[Chunk]:
     chunks = []
     for entry in _yaml_list(path):
         where = f"{rel}: entry {entry.get('id', '?')}"
-        _require(entry, ("id", "topic", "question", "answer", "source", "updated"), where)
+        _require(entry, ("id", "topic", "question", "answer", "source", "updated", "checked", "review_by"), where)
         if not _ID.match(str(entry["id"])):
             raise KnowledgeError(f"{where}: id must be lowercase letters, digits and '-'")
         alternatives = entry.get("alternatives") or []
         if not isinstance(alternatives, list) or len(alternatives) < 2:
             raise KnowledgeError(f"{where}: needs at least 2 alternative phrasings")
         title, url = _source_title(entry["source"], where)
+        checked, review_by, superseded = _review_dates(entry, where)
         chunks.append(
             Chunk(
                 id=f"faq:{entry['id']}",
@@ -140,6 +157,9 @@ def load_faq(path: Path, kb_dir: Path) -> list[Chunk]:
                 updated=_date(entry["updated"], where),
                 alternatives=tuple(clean(str(a)) for a in alternatives),
                 tags=tuple(str(t) for t in entry.get("tags") or ()),
+                checked=checked,
+                review_by=review_by,
+                superseded=superseded,
             )
         )
     return chunks

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+
+
+# How long a FAQ answer stays trusted before it must be checked again, by topic: fast-moving rules
+# (tax, banking) sooner, plans and history later.
+REVIEW_MONTHS = {"hokinhdoanh": 3, "thanhtoan": 3, "luadao": 6, "dichvucong": 6, "vneid": 6, "taikhoan": 6,
+                 "phongtrao": 12, "nq57": 12, "kehoach": 12}
+
+
+def review_due(checked: dt.date, topic: str) -> dt.date:
+    """The default review date of an entry checked on `checked` (6 months for an unknown topic)."""
+    year, month = divmod(checked.month - 1 + REVIEW_MONTHS.get(topic, 6), 12)
+    return dt.date(checked.year + year, month + 1, min(checked.day, 28))
 
 
 class KnowledgeError(ValueError):
@@ -41,6 +54,9 @@ class Chunk:
     updated: str = ""
     alternatives: tuple[str, ...] = ()  # other phrasings, indexed too, pointing here
     tags: tuple[str, ...] = ()
+    checked: str = ""  # FAQ: the day its facts were last checked against the source (ISO date)
+    review_by: str = ""  # FAQ: the day by which it must be checked again (ISO date)
+    superseded: str = ""  # FAQ: which newer text replaced an older one, when that changed the answer
 
     def passage(self) -> str:
         """The text embedded and indexed for this chunk as a whole."""
@@ -90,9 +106,14 @@ class KnowledgeBase:
     def of_kind(self, kind: str) -> list[Chunk]:
         return [c for c in self.chunks if c.kind == kind]
 
-    def stats(self) -> dict[str, int]:
+    def overdue(self, today: dt.date) -> list[str]:
+        """Ids of FAQ entries whose review date has passed."""
+        return [c.id for c in self.of_kind("faq") if dt.date.fromisoformat(c.review_by) < today]
+
+    def stats(self, today: dt.date | None = None) -> dict[str, int]:
         return {
             "faq_entries": len(self.of_kind("faq")),
+            "review_overdue": len(self.overdue(today or dt.date.today())),
             "quiz_questions": len(self.quiz),
             "guides": len({c.source.file for c in self.of_kind("guide")}),
             "guide_sections": len(self.of_kind("guide")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 from bot.retrieval.embedders import Embedder, make_embedder
 from bot.retrieval.engine import Engine
@@ -25,8 +26,19 @@ def print_progress(done: int, total: int, _state: dict = {}) -> None:  # noqa: B
         print(line, file=sys.stderr, flush=True)
 
 
-def build(kb_dir: Path, index_dir: Path, embedder: Embedder) -> BuildReport:
-    report = build_index(kb_dir, index_dir, embedder, progress=print_progress)
+class BuildProgress(Protocol):
+    """Told how far a build is (the web chat's "getting ready" page shows it)."""
+
+    def update(self, done: int, total: int) -> None: ...
+
+
+def build(kb_dir: Path, index_dir: Path, embedder: Embedder, progress: BuildProgress | None = None) -> BuildReport:
+    def report_progress(done: int, total: int) -> None:
+        print_progress(done, total)
+        if progress:
+            progress.update(done, total)
+
+    report = build_index(kb_dir, index_dir, embedder, progress=report_progress)
     print(
         f"index built in {report.seconds:.1f}s: {report.chunks} chunks, {report.units} units, "
         f"{report.embedded} embedded now ({report.units - report.embedded} from cache), "
@@ -36,7 +48,9 @@ def build(kb_dir: Path, index_dir: Path, embedder: Embedder) -> BuildReport:
     return report
 
 
-def open_engine(kb_dir: Path, index_dir: Path, embedder_id: str, embedder: Embedder | None = None) -> Engine:
+def open_engine(
+    kb_dir: Path, index_dir: Path, embedder_id: str, embedder: Embedder | None = None, progress: BuildProgress | None = None
+) -> Engine:
     """An engine over an up-to-date index; a missing or stale index is (re)built first."""
     state = index_state(index_dir, kb_dir, embedder_id)
     if state == "mismatch":
@@ -48,7 +62,7 @@ def open_engine(kb_dir: Path, index_dir: Path, embedder_id: str, embedder: Embed
     embedder = embedder or make_embedder(embedder_id)
     if state != "ready":
         print(f"index is {state}; building it from {kb_dir} ...", file=sys.stderr)
-        build(kb_dir, index_dir, embedder)
+        build(kb_dir, index_dir, embedder, progress)
     try:
         index = load_index(index_dir)
     except IndexUnavailable as exc:  # damaged files: rebuild once (cheap: embeddings are cached)

@@ -6,6 +6,10 @@ Layout of an index directory:
   vectors-<build>.faiss    one normalised vector per unit (inner product = cosine)
   cache/<embedder>.npz     embeddings by content hash, reused by every later build
 
+A knowledge directory may ship its own embeddings (`<kb>/embeddings/<embedder>.npz`, float16, keyed
+by the same content hash; written by `python -m bot index ship`): a first build takes every vector
+it finds there and embeds only what is missing, so a fresh clone does not embed the bundled base.
+
 A build writes new files under a new build id and replaces the manifest last, atomically: a
 crash or a full disk mid-build leaves the previous index in service.
 """
@@ -71,8 +75,7 @@ class EmbeddingCache:
     """Embeddings keyed by sha256(text), one file per embedder, saved atomically."""
 
     def __init__(self, directory: Path, embedder_id: str) -> None:
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", embedder_id)
-        self.path = directory / f"{safe}.npz"
+        self.path = directory / f"{_safe_name(embedder_id)}.npz"
         self._vectors: dict[str, np.ndarray] = {}
         if self.path.exists():
             try:
@@ -101,6 +104,66 @@ class EmbeddingCache:
         os.replace(tmp, self.path)
 
 
+SHIPPED_DIR = "embeddings"  # inside a knowledge directory
+
+
+def _safe_name(embedder_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", embedder_id)
+
+
+class ShippedEmbeddings:
+    """Read-only embeddings shipped with a knowledge directory: sha256 digests, float16 vectors, the embedder id.
+
+    Float16 keeps the file at half the size of float32; the cosine to the float32 vector stays above
+    0.9999 (tests/test_shipped_embeddings.py), so rankings do not move.
+    """
+
+    def __init__(self, vectors: dict[bytes, np.ndarray], embedder_id: str) -> None:
+        self._vectors, self.embedder_id = vectors, embedder_id
+
+    @staticmethod
+    def path(kb_dir: Path, embedder_id: str) -> Path:
+        return kb_dir / SHIPPED_DIR / f"{_safe_name(embedder_id)}.npz"
+
+    @classmethod
+    def open(cls, kb_dir: Path, embedder_id: str) -> "ShippedEmbeddings":
+        """The shipped embeddings of kb_dir for this embedder; empty when there are none or they are unreadable."""
+        path = cls.path(kb_dir, embedder_id)
+        if not path.exists():
+            return cls({}, embedder_id)
+        try:
+            with np.load(path) as data:
+                made_by = str(data["embedder"])
+                if made_by != embedder_id:
+                    print(f"warning: {path} was made by '{made_by}', not '{embedder_id}'; not used", file=sys.stderr)
+                    return cls({}, made_by)
+                return cls(dict(zip(map(bytes, data["keys"]), data["vectors"])), made_by)
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"warning: shipped embeddings {path} are unreadable ({exc}); embedding instead", file=sys.stderr)
+            return cls({}, embedder_id)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def get(self, text: str) -> np.ndarray | None:
+        vector = self._vectors.get(hashlib.sha256(text.encode("utf-8")).digest())
+        return None if vector is None else vector.astype(np.float32)
+
+    @staticmethod
+    def write(kb_dir: Path, embedder_id: str, texts: list[str], cache: "EmbeddingCache") -> Path:
+        """Write exactly these texts' vectors (all must be in the cache), atomically."""
+        path = ShippedEmbeddings.path(kb_dir, embedder_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        unique = sorted(set(texts))
+        # raw digests as uint8 rows (numpy's fixed-width bytes would drop a digest's trailing zero bytes)
+        keys = np.frombuffer(b"".join(hashlib.sha256(t.encode("utf-8")).digest() for t in unique), np.uint8).reshape(-1, 32)
+        vectors = np.stack([cache.get(t) for t in unique]).astype(np.float16)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+        np.savez(tmp, keys=keys, vectors=vectors, embedder=np.array(embedder_id))
+        os.replace(tmp, path)
+        return path
+
+
 def build_index(
     kb_dir: Path,
     out_dir: Path,
@@ -115,6 +178,12 @@ def build_index(
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = EmbeddingCache(out_dir / "cache", embedder.id)
     missing = sorted({u.text for u in units if cache.get(u.text) is None})
+    shipped = ShippedEmbeddings.open(kb_dir, embedder.id) if missing else ShippedEmbeddings({}, embedder.id)
+    if len(shipped):
+        for text in missing:
+            if (vector := shipped.get(text)) is not None:
+                cache.put(text, vector)
+        missing = [t for t in missing if cache.get(t) is None]
     last_save = time.perf_counter()
     for start in range(0, len(missing), _BATCH):
         batch = missing[start : start + _BATCH]
