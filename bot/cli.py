@@ -171,7 +171,7 @@ def eval_command(
 
 @kb_app.command("stats")
 def kb_stats(kb: Optional[Path] = KbOption, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Count FAQ entries, quiz questions, guides, sources and chunks."""
+    """Count FAQ entries (and those past their review date), quiz questions, guides, sources and chunks."""
     kb_dir, _ = _dirs(kb, None)
     try:
         stats = load_knowledge(kb_dir).stats()

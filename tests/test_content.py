@@ -144,13 +144,16 @@ def test_no_faq_entry_is_overdue_for_review_or_without_a_source(kb):
 OUTDATED = {
     "Bộ TT&TT (hợp nhất vào Bộ KH&CN từ 1/3/2025)": r"Bộ Thông tin và Truyền thông|Bộ TT&TT|Sở Thông tin và Truyền thông|Sở TT&TT",
     "Cục An toàn thông tin (nhiệm vụ chuyển về Bộ Công an từ 1/3/2025)": r"Cục An toàn thông tin",
-    "bộ phận một cửa (Trung tâm Phục vụ hành chính công từ 1/7/2025)": r"[Bb]ộ phận [Mm]ột cửa",
+    # Decree 118/2025 keeps "Bộ phận Một cửa" as the umbrella term; what ended on 1/7/2025 is the
+    # commune's own one-stop desk, now its Trung tâm Phục vụ hành chính công.
+    "bộ phận một cửa của xã, phường (Trung tâm Phục vụ hành chính công từ 1/7/2025)":
+        r"[Bb]ộ phận [Mm]ột cửa (?:của |tại )?(?:UBND |Ủy ban nhân dân )?(?:các )?(?:xã|phường|cấp xã)",
     "Nghị định 45/2020 (một cửa nay theo Nghị định 118/2025)": r"45/2020/NĐ-CP",
     "Luật An ninh mạng 2018 (thay bằng Luật 116/2025/QH15 từ 1/7/2026)": r"An ninh mạng (?:năm )?2018|24/2018/QH14",
     "Nghị định thương mại điện tử 52/2013, 85/2021 (Luật Thương mại điện tử từ 1/7/2026)": r"52/2013/NĐ-CP|85/2021/NĐ-CP",
     "hóa đơn theo Nghị định 123/2020, 70/2025 (văn bản 2026 chưa xác nhận)": r"123/2020/NĐ-CP|70/2025/NĐ-CP",
     "cấp huyện (không còn từ 1/7/2025)": r"(?:UBND|Ủy ban nhân dân) các huyện|các huyện, (?:thị xã|thành phố)|thành phố Điện Biên Phủ|huyện Mường Nhé|thị xã Mường Lay",
-    "CCCD gắn chip (nay là thẻ căn cước)": r"CCCD gắn chip|căn cước công dân gắn chip|căn cước gắn chip",
+    "CCCD gắn chip as the card to bring (nay là thẻ căn cước)": r"CCCD gắn chip|(?<!hoặc )(?<!hoặc thẻ )căn cước công dân gắn chip",
     "Nghị quyết 71/NQ-CP như chương trình thứ hai": r"71/NQ-CP[^.\n]{0,40}về Chương trình hành động",
     "lỗi gõ lặp từ": r"\bchỉ chỉ\b|\bmới mới\b",
     "xưng hô không thống nhất": r"[Bb]ác/anh/chị|\b[Aa]nh/chị\b|\bBạn có biết\b",
@@ -200,6 +203,7 @@ def test_outdated_names_appear_only_as_history(kb):
 
 def test_outdated_check_flags_current_use_and_allows_marked_history():
     assert outdated_mentions("x", "Bác nộp hồ sơ tại bộ phận một cửa của xã.")
+    assert not outdated_mentions("x", "Nghị định 118/2025/NĐ-CP về một cửa tại Bộ phận Một cửa và Cổng Dịch vụ công quốc gia.")
     assert outdated_mentions("x", "Nguồn: Cục An toàn thông tin (Bộ Thông tin và Truyền thông).")
     assert outdated_mentions("x", "Luật An ninh mạng 2018 cấm tin giả.")
     assert outdated_mentions("x", "Giao UBND các huyện, thành phố thực hiện.")

@@ -237,6 +237,8 @@ NEW_ENTRY = """
   source:
     title: Cục An toàn thông tin
   updated: 2026-11-23
+  checked: 2026-11-23
+  review_by: 2027-05-23
 """
 PAGE = 4096
 
