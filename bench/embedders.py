@@ -46,8 +46,8 @@ from bot.textnorm import clean  # noqa: E402
 
 
 def top1(rows: list[dict]) -> float:
-    inscope = [r for r in rows if r["in_scope"]]
-    return sum(r["top_correct"] for r in inscope) / len(inscope) if inscope else float("nan")
+    answerable = [r for r in rows if r["answerable"]]
+    return sum(r["top"] in r["expected"] for r in answerable) / len(answerable) if answerable else float("nan")
 
 
 def dense_top1(engine: Engine, labelled) -> float:
@@ -82,7 +82,7 @@ def measure(embedder_id: str, kb: Path, labelled, rounds: int, tmp: Path) -> dic
         "top-1 ranking overall": top1(rows),
         "top-1 ranking unaccented": top1([r for r in rows if styles.get(r["question"]) == "unaccented"]),
         "dense-only top-1 overall": dense_top1(engine, labelled),
-        "MRR@10 overall": overall["mrr@10"],
+        "MRR (weighed entries) overall": overall["mrr"],
         "false declines": overall["false_decline"],
         "out-of-scope declined": overall["oos_decline"],
         "ask p50 (ms)": percentile(ask_ms, 50),

@@ -135,7 +135,7 @@ def rank_lexical(engine: Engine, text: str) -> int:
 
 
 def rank_dense(engine: Engine, text: str) -> int:
-    dense_text, _ = engine._query_variants(text)
+    dense_text = engine._read(text).dense_text
     sims, ids = engine.index.vectors.search(engine.embedder.embed_queries([dense_text]), 64)
     best: dict[int, float] = {}
     for sim, unit in zip(sims[0], ids[0]):
@@ -146,7 +146,7 @@ def rank_dense(engine: Engine, text: str) -> int:
 
 
 def rank_fused(engine: Engine, text: str) -> int:
-    ranked, _ = engine._rank(text)
+    ranked, _ = engine._rank(engine._read(text))
     return ranked[0][0] if ranked else -1
 
 

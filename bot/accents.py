@@ -1,6 +1,6 @@
-"""Restore Vietnamese diacritics from the knowledge base's own vocabulary.
+"""Restore Vietnamese diacritics (and the usual letter case) from the knowledge base's own vocabulary.
 
-'kich hoat tai khoan' -> 'kích hoạt tài khoản'. A syllable alone is ambiguous ('ban' is bán,
+'kich hoat tai khoan' -> 'kích hoạt tài khoản'; 'vneid' -> 'VNeID'. A syllable alone is ambiguous ('ban' is bán,
 bàn, bạn), so the choice uses syllable-pair counts from accented text (a small Viterbi over the
 candidates of each syllable). Syllables the vocabulary has never seen are kept as typed.
 """
@@ -27,6 +27,7 @@ class AccentRestorer:
     def __init__(self) -> None:
         self._unigrams: dict[str, Counter[str]] = defaultdict(Counter)
         self._bigrams: Counter[tuple[str, str]] = Counter()
+        self._cased: dict[str, Counter[str]] = defaultdict(Counter)  # 'vneid' -> {'VNeID': 40}
         phrases = [ln for ln in _COMMON_PHRASES.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
         for _ in range(5):  # as strong as a phrase seen five times in the knowledge base
             self.learn("\n".join(phrases))
@@ -35,8 +36,11 @@ class AccentRestorer:
         """Count the accented syllables and syllable pairs of a text with diacritics."""
         if not has_diacritics(text):
             return
-        for sentence in re.split(r"[.!?;:\n()\"“”,]+", nfc(text).lower()):
-            syllables = re.findall(r"[^\W\d_]+", sentence)
+        for sentence in re.split(r"[.!?;:\n()\"“”,]+", nfc(text)):
+            typed = re.findall(r"[^\W\d_]+", sentence)
+            for w in typed[1:]:  # a sentence's first word is capitalised whatever it is
+                self._cased[w.lower()][w] += 1
+            syllables = [w.lower() for w in typed]
             for s in syllables:
                 self._unigrams[fold(s)][s] += 1
             self._bigrams.update(zip(syllables, syllables[1:]))
@@ -53,6 +57,21 @@ class AccentRestorer:
         for i, choice in zip(word_positions, best):
             parts[i] = _match_case(parts[i], choice)
         return "".join(parts)
+
+    def recase(self, text: str) -> str:
+        """Lower case, except words the knowledge base writes otherwise ('VNeID', 'QR'), so that
+        'VNeID', 'vneid' and 'Vneid' reach the embedder alike; the first letter is capitalised."""
+        def usual(m: re.Match) -> str:
+            lower = m.group(0).lower()
+            forms = self._cased.get(lower)
+            if forms:
+                form, count = forms.most_common(1)[0]
+                if form != lower and count > 2 * forms.get(lower, 0):
+                    return form
+            return lower
+
+        out = re.sub(r"[^\W\d_]+", usual, nfc(text))
+        return out[:1].upper() + out[1:]
 
     def _candidates(self, word: str) -> list[str]:
         lower = word.lower()

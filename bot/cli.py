@@ -1,4 +1,4 @@
-"""The one command line: `python -m bot …` (also installed as `binhdan-bot`)."""
+"""The one command line: `python -m bot …`."""
 
 from __future__ import annotations
 
@@ -145,28 +145,54 @@ def index_ship(
 
 @app.command("eval")
 def eval_command(
-    file: Path = typer.Argument(..., help="Labelled JSONL file, or a directory of them."),
+    files: list[Path] = typer.Argument(..., help="Labelled JSONL files, or directories of them."),
     kb: Optional[Path] = KbOption,
     index: Optional[Path] = IndexOption,
+    labels: Optional[list[Path]] = typer.Option(None, "--labels", help="More label overlays ({id, expected, partly} per line)."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
-    errors: bool = typer.Option(False, "--errors", help="Also list the questions answered wrongly."),
-    fit: bool = typer.Option(False, "--fit", help="Also fit and print confidence calibration weights."),
+    errors: bool = typer.Option(False, "--errors", help="Also list the questions answered wrongly or declined although answerable."),
+    curve: bool = typer.Option(False, "--curve", help="Also print the risk-coverage curve."),
+    fit: bool = typer.Option(False, "--fit", help="Also fit the decision's weights and print them with a threshold table."),
 ) -> None:
-    """Measure hit@1, MRR@10, declines and latency on a labelled question set."""
-    from bot.evaluation import evaluate, fit_calibration, format_report, read_labelled
+    """Answered right or wrong, asked back, declined, per style and topic, on labelled questions.
 
+    Label overlays in tests/data/real/labels/*.jsonl (under the current directory) and --labels
+    replace the labels of the rows with their ids."""
+    from bot.evaluation import (
+        default_overlays, evaluate, evaluate_merge, fit_calibration, fit_scope, format_curve, format_report,
+        read_labelled, read_overlays, relabel, risk_coverage, threshold_table, weigh_files,
+    )
+
+    try:
+        sets = [read_labelled(f) for f in files]
+        overlays = default_overlays() + list(labels or [])
+        found = read_overlays(overlays) if overlays else {}
+        relabelled = sum(relabel(items, found) for items in sets)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     engine = _engine(kb, index)
-    result = evaluate(engine, read_labelled(file))
+    results = [evaluate(engine, items) for items in sets]
+    result = evaluate_merge(results)
+    if overlays:
+        print(f"label overlays: {len(overlays)} files, {relabelled} rows relabelled", file=sys.stderr)
     if as_json:
         print(json.dumps(result["metrics"], ensure_ascii=False, indent=2))
     else:
         print(format_report(result["metrics"]))
+    if curve:
+        print("\nrisk-coverage (answer whenever P >= threshold):\n" + format_curve(risk_coverage(result["rows"])))
     if errors:
         for r in result["rows"]:
-            if r["in_scope"] != r["answered"] or (r["in_scope"] and not r["hit"]):
-                print(json.dumps({k: r[k] for k in ("question", "expected", "chunk_id", "confidence", "features")}, ensure_ascii=False))
+            if r["outcome"] in ("answered_wrong", "declined_answerable", "clarified_wrong", "oos_answered", "oos_clarified"):
+                keys = ("id", "question", "outcome", "expected", "partly", "chunk_id", "candidates", "confidence", "top")
+                print(json.dumps({k: r[k] for k in keys}, ensure_ascii=False))
     if fit:
-        print("fitted calibration:", json.dumps(fit_calibration(result["rows"])))
+        rows = weigh_files([r["rows"] for r in results])  # each file weighs the same
+        weights, scope = fit_calibration(rows), fit_scope(rows)
+        print("\nfitted CALIBRATION:", json.dumps(weights))
+        print("fitted SCOPE:", json.dumps(scope))
+        print(threshold_table(result["rows"], weights, scope))
 
 
 @kb_app.command("stats")
@@ -187,8 +213,10 @@ def kb_stats(kb: Optional[Path] = KbOption, as_json: bool = typer.Option(False, 
 
 def main() -> None:
     from bot.config import SettingsError
+    from bot.logs import configure
 
     try:
+        configure(get_settings().log_level)
         app()
     except SettingsError as exc:  # a clear operator error, not a traceback
         print(f"error: {exc}", file=sys.stderr)

@@ -52,6 +52,14 @@ BUTTON_ALL_AREAS = "Toàn quốc"
 FEEDBACK_THANKS = "Cảm ơn bạn đã góp ý!"
 FEEDBACK_SORRY = "Cảm ơn bạn! Nếu câu trả lời chưa đúng, bạn có thể gửi câu hỏi cho cán bộ."
 
+FAQ_NOT_ALLOWED = (
+    "có số điện thoại hoặc địa chỉ web không nằm trong danh sách chính thức (knowledge/allowlist/): {items}. "
+    "Hãy bỏ đi, hoặc bổ sung vào danh sách kèm nguồn chính thức trước"
+)
+ESCALATE_TOO_MANY = (
+    "Bác đã gửi nhiều câu hỏi cho cán bộ trong một giờ qua. Cán bộ sẽ trả lời lần lượt. "
+    "Bác vui lòng chờ, rồi gửi tiếp sau ít phút."
+)
 ESCALATE_ASK = "Bạn hãy gõ: /canbo rồi câu hỏi của bạn. Ví dụ: /canbo tôi không đăng nhập được VNeID"
 ESCALATED = (
     "Đã gửi câu hỏi của bạn cho Tổ công nghệ số cộng đồng (mã #{id}).\n"
@@ -266,3 +274,6 @@ WARMUP_TITLE = "Trợ lý số đang chuẩn bị"
 WARMUP_TEXT = "Trợ lý đang chuẩn bị kiến thức để trả lời bác. Xin bác chờ một chút, trang sẽ tự mở khi xong."
 WARMUP_PROGRESS = "Đã chuẩn bị {percent}%."
 WARMUP_API = "Trợ lý đang khởi động, bác vui lòng thử lại sau ít giây."
+
+# The engine, unsure between a few entries, asks back with them (issue 12).
+CLARIFY = "Có phải bác muốn hỏi:"

@@ -115,13 +115,13 @@ OFFICIAL_TERMS: dict[str, str] = {
 }
 
 
+# A word inside a document code ("57-NQ/TW", "749/QĐ-TTg") is part of the code, not an abbreviation.
+_ABBREVIATION = re.compile(r"(?<![-/])\b[^\W_]+\b(?![-/])")
+
+
 def expand_abbreviations(text: str) -> str:
     """Replace teen-code and abbreviations by full words, keeping everything else as typed."""
-    return re.sub(
-        r"[^\W_]+",
-        lambda m: ABBREVIATIONS.get(m.group(0).lower(), m.group(0)),
-        nfc(text),
-    )
+    return _ABBREVIATION.sub(lambda m: ABBREVIATIONS.get(m.group(0).lower(), m.group(0)), nfc(text))
 
 
 def official_terms(text: str) -> list[str]:

@@ -69,15 +69,16 @@ def test_huge_input_is_cut_not_crashed(small_engine):
 
 def test_long_questions_embed_only_their_start_and_are_still_searched_whole(small_engine):
     filler = "cho bác hỏi chuyện này một chút nhé " * 20  # 720 characters without a topic
-    dense_text, terms = small_engine._query_variants(filler + "thanh toán bằng mã qr")
-    assert len(dense_text) <= DENSE_QUERY_CHARS and dense_text.startswith("cho bác hỏi")
-    assert "qr" in terms  # the lexical side reads all of it
+    query = small_engine._read(filler + "thanh toán bằng mã qr")
+    assert len(query.dense_text) <= DENSE_QUERY_CHARS and query.dense_text.startswith("Cho bác hỏi")
+    assert "qr" in query.terms  # the lexical side reads all of it
     assert small_engine.search(filler + "thanh toán bằng mã qr", 1)[0][0].id == "faq:thanhtoan-ma-qr"
 
 
 def test_trim_for_phone_cuts_at_a_boundary():
     text = "\n".join(f"{i}. Bước thứ {i} rất dài " + "x" * 60 for i in range(1, 30))
     trimmed = trim_for_phone(text)
-    assert len(trimmed) < ANSWER_CHARS + 80
-    assert trimmed.splitlines()[-2].endswith("x") and "Xem thêm" in trimmed
+    assert len(trimmed) <= ANSWER_CHARS and text.startswith(trimmed)
+    assert trimmed.splitlines()[-1].endswith("x")  # whole steps only
+    assert "Xem" not in trimmed  # the renderer offers the rest; the engine adds no sentence
     assert trim_for_phone("ngắn") == "ngắn"

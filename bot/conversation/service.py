@@ -6,15 +6,17 @@ choices as numbered lines, and the service remembers them so that '2' or 'B' pic
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import random
 import re
 import threading
 import time
-from collections import OrderedDict, defaultdict, deque
+from collections import OrderedDict, deque
 from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,7 @@ from bot.areas import ALL, Area, find_area
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import Chunk, QuizQuestion
 from bot.relay import commands as relay
+from bot.relay.inbox import mask
 from bot.retrieval.engine import Answer, Engine
 from bot.storage.db import Database
 from bot.storage.models import (
@@ -35,6 +38,9 @@ from bot.storage.models import (
     QuizPoll,
     Subscription,
     User,
+    get_or_create,
+    parse_id,
+    utcnow,
 )
 from bot.textnorm import clean, fold
 
@@ -54,26 +60,42 @@ COMMANDS = {
 LETTERS = "ABCD"
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
 TOPIC_QUESTIONS = 6
+ESCALATIONS_PER_USER, ESCALATIONS_PER_CLIENT, ESCALATION_WINDOW = 5, 20, 3600.0  # questions to the team per hour
+PROCESSED_KEPT = dt.timedelta(days=7)  # platforms redeliver an update for a day at most
+PRUNE_EVERY = 3600.0  # seconds between sweeps of old processed-message keys (per process)
+
+log = logging.getLogger(__name__)
 
 
 class FloodGuard:
-    """At most `limit` messages per user in `window` seconds (per process)."""
+    """At most `limit` events per key in `window` seconds (per process). Memory is bounded: keys
+    unseen for a window are forgotten, and beyond `max_keys` the least recently seen go first."""
 
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
+    def __init__(self, limit: int, window: float, max_keys: int = 100_000) -> None:
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()  # least recently seen first
         self._lock = threading.Lock()
 
     def allow(self, key: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            q = self._seen[key]
+            q = self._seen.pop(key, None) or deque()
+            self._seen[key] = q
             while q and now - q[0] > self.window:
                 q.popleft()
-            if len(q) >= self.limit:
-                return False
-            q.append(now)
-            return True
+            allowed = len(q) < self.limit
+            if allowed:
+                q.append(now)
+            while self._seen:
+                oldest = next(iter(self._seen.values()))
+                if len(self._seen) > self.max_keys or not oldest or now - oldest[-1] > self.window:
+                    self._seen.popitem(last=False)
+                else:
+                    break
+            return allowed
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
 
 class ConversationService:
@@ -93,6 +115,9 @@ class ConversationService:
         self.quiz = {q.id: q for q in quiz}
         self.areas = areas
         self.flood = FloodGuard(flood_limit, flood_window)
+        self.escalations = FloodGuard(ESCALATIONS_PER_USER, ESCALATION_WINDOW)
+        self.client_escalations = FloodGuard(ESCALATIONS_PER_CLIENT, ESCALATION_WINDOW)
+        self._next_prune = 0.0
         self._engine_lock = threading.Lock()  # the embedding engine is not shared across threads
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._catalogue: tuple[list[Chunk], dict[str, Chunk], list[str]] = ([], {}, [])
@@ -102,24 +127,62 @@ class ConversationService:
     # -- entry point ---------------------------------------------------------------------------
 
     def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
-        """Answer one message. Never raises for bad input; a database outage asks to retry."""
+        """Answer one message. Never raises for bad input; a database outage asks to retry.
+
+        The message's platform id is recorded in the same transaction as its work, so a failure
+        never marks it handled; a conflict with a concurrent transaction is retried once afresh."""
         if msg.kind == "unsupported":
             return [OutgoingMessage(messages.UNSUPPORTED_ACCOUNT)]  # protected account: store nothing
-        if self._seen_before(msg):
+        key = f"{msg.channel}:{msg.chat_id}:{msg.message_id}"[:160] if msg.message_id else ""
+        if key in self._recent:
             return []
         # Control characters (NUL included, which PostgreSQL refuses) and markup go at the door.
         msg = replace(msg, text=clean(msg.text), display_name=clean(msg.display_name))
         if not self.flood.allow(f"{msg.channel}:{msg.user_id}"):
             return [OutgoingMessage(messages.FLOOD)]
+        for attempt in (1, 2):
+            try:
+                out = self._handle_once(msg, key)
+                break
+            except IntegrityError as exc:  # e.g. a redelivery handled by another worker meanwhile
+                if attempt == 2:
+                    log.warning("conversation: %s twice on one message; asked to retry", type(exc.orig).__name__)
+                    return [OutgoingMessage(messages.RETRY_LATER)]
+            except OperationalError:
+                return [OutgoingMessage(messages.RETRY_LATER)]
+        if key:
+            self._recent[key] = None
+            if len(self._recent) > 10_000:
+                self._recent.popitem(last=False)
+        self._prune_processed()
+        return out
+
+    def _handle_once(self, msg: IncomingMessage, key: str) -> list[OutgoingMessage]:
+        with self.db.session() as s:
+            if key and s.get(ProcessedMessage, key) is not None:
+                return []  # a redelivered update, already answered
+            user, chat, created = self._identify(s, msg)
+            writes = _Writes(s)
+            out = self.relay.pending(s, user, msg.buttons) + self._dispatch(s, msg, user, chat)
+            if not msg.buttons:
+                out = [self._number_choices(chat, m) for m in out]
+            if key:
+                s.add(ProcessedMessage(key=key))
+            elif msg.new_identity and created and not writes.any():
+                s.rollback()  # a visitor without a cookie who only looked: keep no rows for them
+            return out
+
+    def _prune_processed(self) -> None:
+        """Forget processed-message keys older than PROCESSED_KEPT (at most every PRUNE_EVERY seconds)."""
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_EVERY
         try:
             with self.db.session() as s:
-                user, chat = self._identify(s, msg)
-                out = self.relay.pending(s, user, msg.buttons) + self._dispatch(s, msg, user, chat)
-                if not msg.buttons:
-                    out = [self._number_choices(chat, m) for m in out]
-                return out
+                s.execute(delete(ProcessedMessage).where(ProcessedMessage.created_at < utcnow() - PROCESSED_KEPT))
         except OperationalError:
-            return [OutgoingMessage(messages.RETRY_LATER)]
+            self._next_prune = now  # try again on the next message
 
     # -- dispatch ------------------------------------------------------------------------------
 
@@ -132,7 +195,10 @@ class ConversationService:
         if msg.kind == "button":
             return self._button(s, msg.data, msg, user, chat)
         if msg.kind == "poll_answer":
-            return self._poll_answer(s, msg.channel, msg.poll_id, msg.option, user)
+            poll = s.scalar(select(QuizPoll).where(QuizPoll.channel == msg.channel, QuizPoll.poll_id == msg.poll_id))
+            if poll is None or not msg.poll_id:
+                return [OutgoingMessage(messages.HELP)]
+            return self._poll_answer(s, poll, msg.option, user, native=True)
         if msg.kind != "text":
             return [OutgoingMessage(messages.NOT_TEXT)]
         text = msg.text.strip()
@@ -154,13 +220,13 @@ class ConversationService:
             return self._feedback(s, arg, user)
         if kind == "rq":
             log_id, _, n = arg.partition(":")
-            log = s.get(Conversation, int(log_id)) if log_id.isdigit() else None
-            if log and log.user_id == user.id and n.isdigit() and int(n) < len(log.related):
-                return self._question(s, log.related[int(n)], msg, user, chat)
+            log = _row(s, Conversation, log_id)
+            if log and log.user_id == user.id and (i := _index(n, len(log.related))) is not None:
+                return self._question(s, log.related[i], msg, user, chat)
         elif kind == "esc":
-            log = s.get(Conversation, int(arg)) if arg.isdigit() else None
+            log = _row(s, Conversation, arg)
             if log and log.user_id == user.id:
-                return self._escalate(s, log.question, user, chat, log.id)
+                return self._escalate(s, log.question, msg, user, chat, log.id)
             return [OutgoingMessage(messages.ESCALATE_ASK)]
         elif kind == "af":
             return self.relay.faq_button(s, arg, user, chat)
@@ -176,8 +242,9 @@ class ConversationService:
                 return [self._subscribe(s, user, chat, area)]
         elif kind == "qa":
             poll_id, _, choice = arg.partition(":")
-            if choice.isdigit():
-                return self._poll_answer(s, msg.channel, poll_id, int(choice), user)
+            poll = _row(s, QuizPoll, poll_id)
+            if poll is not None and poll.chat_id == chat.id and (i := _index(choice, len(LETTERS))) is not None:
+                return self._poll_answer(s, poll, i, user)  # only a poll sent to this chat
         return [OutgoingMessage(messages.HELP)]
 
     def _pick_choice(self, s: Session, text: str, pending: list[str], msg, user, chat) -> list[OutgoingMessage]:
@@ -202,7 +269,7 @@ class ConversationService:
     def _question(self, s: Session, text: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
         answer = self.ask(text)
         log = Conversation(
-            user_id=user.id, chat_id=chat.id, channel=msg.channel, question=text[:4000], chunk_id=answer.chunk_id,
+            user_id=user.id, chat_id=chat.id, channel=msg.channel, question=mask(text)[:4000], chunk_id=answer.chunk_id,
             topic=answer.topic, answered=answer.answered, confidence=answer.confidence, related=answer.related,
             latency_ms=answer.latency_ms,
         )
@@ -227,7 +294,7 @@ class ConversationService:
 
     def _feedback(self, s: Session, arg: str, user: User) -> list[OutgoingMessage]:
         log_id, _, value = arg.partition(":")
-        log = s.get(Conversation, int(log_id)) if log_id.isdigit() else None
+        log = _row(s, Conversation, log_id)
         if log is None or log.user_id != user.id or value not in ("1", "-1"):
             return [OutgoingMessage(messages.HELP)]
         log.feedback = int(value)
@@ -235,9 +302,15 @@ class ConversationService:
             return [OutgoingMessage(messages.FEEDBACK_THANKS)]
         return [OutgoingMessage(messages.FEEDBACK_SORRY, [[Button(messages.BUTTON_ESCALATE, f"esc:{log.id}")]])]
 
-    def _escalate(self, s: Session, question: str, user: User, chat: Chat, log_id: int | None) -> list[OutgoingMessage]:
-        """The acknowledgement, then notices for the on-duty team members of the citizen's area."""
-        esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=question[:4000], area=user.area)
+    def _escalate(self, s: Session, question: str, msg: IncomingMessage, user: User, chat: Chat,
+                  log_id: int | None) -> list[OutgoingMessage]:
+        """The acknowledgement, then notices for the on-duty team members of the citizen's area.
+        At most ESCALATIONS_PER_USER per person and ESCALATIONS_PER_CLIENT per client address an hour."""
+        if not self.escalations.allow(f"{msg.channel}:{msg.user_id}") or (
+            msg.client and not self.client_escalations.allow(f"{msg.channel}:{msg.client}")
+        ):
+            return [OutgoingMessage(messages.ESCALATE_TOO_MANY)]
+        esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=mask(question)[:4000], area=user.area)
         s.add(esc)
         s.flush()
         return [OutgoingMessage(messages.ESCALATED.format(id=esc.id))] + self.relay.escalated(s, esc, user.channel)
@@ -287,7 +360,7 @@ class ConversationService:
         question = msg.text.strip()
         if not question:
             return [OutgoingMessage(messages.ESCALATE_ASK)]
-        return self.relay.followup_in(s, question, user) or self._escalate(s, question, user, chat, None)
+        return self.relay.followup_in(s, question, user) or self._escalate(s, question, msg, user, chat, None)
 
     def _cmd_relay(self, s, msg, user, chat) -> list[OutgoingMessage]:
         return self.relay.command(s, msg, user, chat)
@@ -356,11 +429,9 @@ class ConversationService:
             if user is not None:
                 user.blocked_bot = True
 
-    def _poll_answer(self, s: Session, channel: str, poll_id: str, option: int, user: User) -> list[OutgoingMessage]:
-        poll = s.get(QuizPoll, int(poll_id)) if poll_id.isdigit() and channel != "telegram" else None
-        if poll is None:
-            poll = s.scalar(select(QuizPoll).where(QuizPoll.channel == channel, QuizPoll.poll_id == poll_id))
-        q = self.quiz.get(poll.quiz_id) if poll else None
+    def _poll_answer(self, s: Session, poll: QuizPoll, option: int, user: User, native: bool = False) -> list[OutgoingMessage]:
+        """Score an answer; `native`: the platform's own quiz poll, which shows the result itself."""
+        q = self.quiz.get(poll.quiz_id)
         if q is None or not 0 <= option < len(q.options):
             return [OutgoingMessage(messages.HELP)]
         try:
@@ -368,8 +439,8 @@ class ConversationService:
                 s.add(QuizAnswer(user_id=user.id, poll_id=poll.id, quiz_id=q.id, choice=option, correct=option == q.answer))
         except IntegrityError:
             return [OutgoingMessage(messages.QUIZ_ALREADY)]
-        if channel == "telegram":
-            return []  # Telegram shows the result and explanation in the poll itself
+        if native:
+            return []
         if option == q.answer:
             return [OutgoingMessage(messages.QUIZ_RIGHT.format(explanation=q.explanation))]
         right = f"{LETTERS[q.answer]}. {q.options[q.answer]}"
@@ -387,38 +458,14 @@ class ConversationService:
 
     # -- state ---------------------------------------------------------------------------------
 
-    def _identify(self, s: Session, msg: IncomingMessage) -> tuple[User, Chat]:
-        user = s.scalar(select(User).where(User.channel == msg.channel, User.external_id == msg.user_id))
-        if user is None:
-            user = User(channel=msg.channel, external_id=msg.user_id, display_name=msg.display_name[:128])
-            s.add(user)
-        elif user.blocked_bot:
+    def _identify(self, s: Session, msg: IncomingMessage) -> tuple[User, Chat, bool]:
+        """The sender and the chat, created when new (race-safe); True when either was created now."""
+        user, new_user = get_or_create(s, User, {"channel": msg.channel, "external_id": msg.user_id},
+                                       display_name=msg.display_name[:128])
+        if user.blocked_bot:
             user.blocked_bot = False  # writing again means they unblocked the bot
-        chat = s.scalar(select(Chat).where(Chat.channel == msg.channel, Chat.external_id == msg.chat_id))
-        if chat is None:
-            chat = Chat(channel=msg.channel, external_id=msg.chat_id, kind=msg.chat_type)
-            s.add(chat)
-        s.flush()
-        return user, chat
-
-    def _seen_before(self, msg: IncomingMessage) -> bool:
-        """True for a message id already handled (a platform redelivering an update)."""
-        if not msg.message_id:
-            return False
-        key = f"{msg.channel}:{msg.chat_id}:{msg.message_id}"[:160]
-        if key in self._recent:
-            return True
-        self._recent[key] = None
-        if len(self._recent) > 10_000:
-            self._recent.popitem(last=False)
-        try:
-            with self.db.session() as s:
-                s.add(ProcessedMessage(key=key))
-        except IntegrityError:
-            return True  # another worker process took it
-        except OperationalError:
-            return False
-        return False
+        chat, new_chat = get_or_create(s, Chat, {"channel": msg.channel, "external_id": msg.chat_id}, kind=msg.chat_type)
+        return user, chat, new_user or new_chat
 
     def _number_choices(self, chat: Chat, out: OutgoingMessage) -> OutgoingMessage:
         """For channels without buttons: list the choices as numbers (quiz options as letters)."""
@@ -433,6 +480,39 @@ class ConversationService:
         lines += ["", messages.QUIZ_CHOICE_PROMPT if is_quiz else messages.CHOICE_PROMPT]
         chat.state = {**(_keep_faq(chat.state) or {}), "choices": [b.data for b in choices]}
         return OutgoingMessage("\n".join(lines), chat_id=out.chat_id)
+
+
+def _row(s: Session, model: type, text: str):
+    """The row whose id is `text` as sent back in button data, or None (not an id, or no such row)."""
+    row_id = parse_id(text)
+    return s.get(model, row_id) if row_id is not None else None
+
+
+def _index(text: str, size: int) -> int | None:
+    """A position 0..size-1 written in ASCII digits, or None."""
+    if not (0 < len(text) <= 2 and text.isascii() and text.isdigit()):
+        return None
+    return int(text) if int(text) < size else None
+
+
+class _Writes:
+    """Whether a session wrote anything after this point (rows added, changed or deleted, ORM or SQL)."""
+
+    def __init__(self, s: Session) -> None:
+        self._seen = False
+        event.listen(s, "before_flush", self._flush)
+        event.listen(s, "do_orm_execute", self._execute)
+
+    def _flush(self, session: Session, _context, _instances) -> None:
+        if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+            self._seen = True
+
+    def _execute(self, state) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            self._seen = True
+
+    def any(self) -> bool:
+        return self._seen
 
 
 def _keep_faq(state: dict | None) -> dict | None:

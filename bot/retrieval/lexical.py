@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from bot.textnorm import fold_tokens, lexical_terms
+from bot.textnorm import fold, fold_tokens, lexical_terms, words
 
 # Words that carry no topic: question words, politeness, pronouns (folded). They are not matched
 # alone, only inside a bigram with a topic word, and do not count when judging coverage.
@@ -35,6 +35,16 @@ def query_terms(text: str) -> list[str]:
 
 def document_terms(text: str) -> list[str]:
     return lexical_terms(fold_tokens(text))
+
+
+def accented_terms(text: str) -> list[str]:
+    """Syllables and syllable pairs with their diacritics: 'bảo mật' and 'báo mất' stay apart."""
+    return lexical_terms(words(text))
+
+
+def content_terms(tokens: list[str]) -> list[str]:
+    """The topic syllables of a question, each once (question words and politeness left out)."""
+    return list(dict.fromkeys(t for t in tokens if fold(t) not in STOPWORDS))
 
 
 class LexicalIndex:
