@@ -2,6 +2,12 @@
 
 Channel-agnostic: no platform code here. A channel that cannot show buttons (Zalo) gets the same
 choices as numbered lines, and the service remembers them so that '2' or 'B' picks one.
+
+A text message is, in this order: an emergency (the emergency numbers at once), small talk or a
+plain-word command (bot/intents.py), or a knowledge question, asked with the chat's previous question
+and entry as context and rendered by bot/render.py. A chat's state (`chat.state`) holds its pending
+numbered choices, the /themfaq or follow-up conversation going on, and `context`: the previous
+question, the entry answered, its conversation_log row and the screen of it shown last («Xem tiếp»).
 """
 
 from __future__ import annotations
@@ -20,19 +26,20 @@ from sqlalchemy import case, delete, event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from bot import messages
+from bot import intents, messages, render
 from bot.admin.faq_store import FaqStore
 from bot.areas import ALL, Area, find_area
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import Chunk, QuizQuestion
 from bot.relay import commands as relay
 from bot.relay.inbox import mask
-from bot.retrieval.engine import Answer, Engine
+from bot.retrieval.engine import Answer, AskContext, Engine
 from bot.storage.db import Database
 from bot.storage.models import (
     Chat,
     Conversation,
     Escalation,
+    LabelledChoice,
     ProcessedMessage,
     QuizAnswer,
     QuizPoll,
@@ -65,6 +72,7 @@ PROCESSED_KEPT = dt.timedelta(days=7)  # platforms redeliver an update for a day
 PRUNE_EVERY = 3600.0  # seconds between sweeps of old processed-message keys (per process)
 
 log = logging.getLogger(__name__)
+CONTEXT_SECONDS = 30 * 60  # a question is read with the previous one only if that was asked this recently
 
 
 class FloodGuard:
@@ -202,27 +210,89 @@ class ConversationService:
         if msg.kind != "text":
             return [OutgoingMessage(messages.NOT_TEXT)]
         text = msg.text.strip()
-        pending = (chat.state or {}).get("choices")
+        state = chat.state or {}
+        pending = state.get("choices")
         if pending and re.fullmatch(r"[0-9]{1,2}|[a-dA-D]", text):
             return self._pick_choice(s, text, pending, msg, user, chat)
         faq = self.relay.faq_text(s, text, user, chat)  # an admin's /themfaq conversation going on
         if faq is not None:
             return faq
-        followup = (chat.state or {}).get("followup")
-        chat.state = None
-        if followup and text:
-            return self.relay.followup(s, str(followup), text, user)
+        if intents.is_emergency(text):
+            return [OutgoingMessage(messages.EMERGENCY)]
+        chat.state = _keep(state, "context")
+        if state.get("followup") and text:
+            return self.relay.followup(s, str(state["followup"]), text, user)
+        said = intents.intent(text)
+        if said is not None:
+            out = self._intent(s, said, text, msg, user, chat)
+            if out is not None:
+                return out
+        if state.get("human") and text:
+            return self._escalate(s, text, msg, user, chat, None)
         return self._question(s, text, msg, user, chat)
+
+    def _intent(self, s: Session, said: intents.Intent, text: str, msg, user, chat) -> list[OutgoingMessage] | None:
+        """Small talk and plain-word commands; None when the words turn out to be a question after all."""
+        if said.name == "greeting":
+            return [OutgoingMessage(messages.GREETING, self._topic_rows())]
+        if said.name == "thanks":
+            return [OutgoingMessage(messages.THANKS)]
+        if said.name == "restart":
+            chat.state = None
+            return self._cmd_start(s, msg, user, chat)
+        if said.name == "unsubscribe":
+            return self._cmd_unsubscribe(s, msg, user, chat)
+        if said.name == "subscribe":
+            if not said.rest:
+                return [OutgoingMessage(messages.SUBSCRIBE_PROMPT, self._area_rows())]
+            if said.rest in ("all", "tat ca", "toan quoc", "ca nuoc"):
+                return [self._subscribe(s, user, chat, None)]
+            area = find_area(self.areas, said.rest)
+            return [self._subscribe(s, user, chat, area)] if area else None  # "đăng ký nhận tin nhắn …": a question
+        if said.name == "human":
+            if said.rest:
+                return self._escalate(s, text, msg, user, chat, None)
+            return self._ask_for_human(chat)
+        if said.name == "see_more":
+            return self._see_more(s, user, chat)
+        return None
+
+    def _ask_for_human(self, chat: Chat) -> list[OutgoingMessage]:
+        """The next text goes to the team; or, with one tap, the question just asked."""
+        context = (chat.state or {}).get("context") or {}
+        chat.state = {**(_keep(chat.state, "context") or {}), "human": 1}
+        rows = [[Button(messages.BUTTON_SEND_LAST, f"esc:{context['log']}")]] if context.get("log") else []
+        return [OutgoingMessage(messages.HUMAN_ASK, rows)]
 
     def _button(self, s: Session, data: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
         kind, _, arg = data.partition(":")
         if kind == "fb":
             return self._feedback(s, arg, user)
-        if kind == "rq":
+        if kind in ("rq", "cand", "more"):
             log_id, _, n = arg.partition(":")
             log = _row(s, Conversation, log_id)
-            if log and log.user_id == user.id and (i := _index(n, len(log.related))) is not None:
-                return self._question(s, log.related[i], msg, user, chat)
+            position = _index(n, 100)
+            if log is None or log.user_id != user.id or position is None:
+                return [OutgoingMessage(messages.HELP)]
+            if kind == "more":
+                return self._page(s, log, position, chat)
+            if kind == "cand":
+                return self._choose(s, log, position, msg, user, chat)
+            if position < len(log.related):
+                entry = self._faq_titled(log.related[position])
+                if entry is not None:
+                    return self._entry(s, entry.id, log.related[position], msg, user, chat)
+                return self._question(s, log.related[position], msg, user, chat)
+        elif kind == "wr":
+            log = _row(s, Conversation, arg)
+            if log and log.user_id == user.id:
+                others = [c for c in (log.candidates or []) if c.get("chunk_id") != log.chunk_id]
+                if not others:  # no runner-up was plausible enough: the related questions, then
+                    others = [{"chunk_id": c.id, "question": c.title} for q in log.related if (c := self._faq_titled(q))]
+                    log.candidates = others[:3]
+                if others:
+                    return [render.choices_message(messages.WRONG_MATCH, others, log.id)]
+                return [OutgoingMessage(messages.WRONG_MATCH_NONE, [[Button(messages.BUTTON_ESCALATE, f"esc:{log.id}")]])]
         elif kind == "esc":
             log = _row(s, Conversation, arg)
             if log and log.user_id == user.id:
@@ -235,7 +305,7 @@ class ConversationService:
         elif kind == "tp" and arg in self._topics():
             return [self._topic_questions(arg)]
         elif kind == "fq" and (entry := self._faq_entry(arg)):
-            return self._question(s, entry.title, msg, user, chat)
+            return self._entry(s, entry.id, entry.title, msg, user, chat)
         elif kind == "sub":
             area = None if arg == ALL else find_area(self.areas, arg)
             if arg == ALL or area:
@@ -251,15 +321,20 @@ class ConversationService:
         index = int(text) - 1 if text.isdigit() else LETTERS.index(text.upper())
         if not 0 <= index < len(pending):
             return [OutgoingMessage(messages.CHOICE_UNKNOWN)]
-        chat.state = _keep_faq(chat.state)
+        chat.state = _keep(chat.state, "addfaq", "context")
         return self._button(s, pending[index], msg, user, chat)
 
     # -- questions -----------------------------------------------------------------------------
 
-    def ask(self, question: str) -> Answer:
-        """The engine's answer alone, outside any conversation (the web API); safe from any thread."""
+    def ask(self, question: str, context: AskContext | None = None) -> Answer:
+        """The engine's answer (alone for the web API, or with a chat's context); safe from any thread."""
         with self._engine_lock:
-            return self.engine.ask(question)
+            return self.engine.ask(question, context)
+
+    def answer_chunk(self, chunk_id: str, question: str = "") -> Answer | None:
+        """The answer for one entry a person picked; None when it no longer exists. Safe from any thread."""
+        with self._engine_lock:
+            return self.engine.answer_chunk(chunk_id, question)
 
     def search(self, query: str, k: int = 5) -> list:
         """The top knowledge-base chunks with their scores (relay tools); safe from any thread."""
@@ -267,30 +342,65 @@ class ConversationService:
             return self.engine.search(query, k)
 
     def _question(self, s: Session, text: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
-        answer = self.ask(text)
+        context = ((chat.state or {}).get("context")) or {}
+        recent = time.time() - float(context.get("at", 0)) <= CONTEXT_SECONDS
+        asked = AskContext(context["question"], context.get("chunk_id", "")) if context.get("question") and recent else None
+        answer = self.ask(text, asked)
+        return self._reply(s, text, answer, msg, user, chat)
+
+    def _entry(self, s: Session, chunk_id: str, question: str, msg, user, chat) -> list[OutgoingMessage]:
+        """The answer for an entry the person picked (a topic's question, a related question)."""
+        answer = self.answer_chunk(chunk_id, question)
+        if answer is None:
+            return self._question(s, question, msg, user, chat)
+        return self._reply(s, question, answer, msg, user, chat)
+
+    def _reply(self, s: Session, question: str, answer: Answer, msg, user, chat) -> list[OutgoingMessage]:
+        """Log the question and its answer, remember them as the chat's context, render the first screen."""
         log = Conversation(
-            user_id=user.id, chat_id=chat.id, channel=msg.channel, question=mask(text)[:4000], chunk_id=answer.chunk_id,
+            user_id=user.id, chat_id=chat.id, channel=msg.channel, question=mask(question)[:4000], chunk_id=answer.chunk_id,
             topic=answer.topic, answered=answer.answered, confidence=answer.confidence, related=answer.related,
-            latency_ms=answer.latency_ms,
+            candidates=answer.candidates, latency_ms=answer.latency_ms,
         )
         s.add(log)
         s.flush()
-        return [self._render_answer(answer, log.id)]
+        self._remember(chat, question, answer.chunk_id if answer.answered else "", log.id, 0)
+        return [render.answer_message(answer, log.id)]
 
-    def _render_answer(self, answer: Answer, log_id: int) -> OutgoingMessage:
-        if not answer.answered:
-            if answer.answer == messages.DECLINE_EMPTY:
-                return OutgoingMessage(answer.answer)
-            rows = [[Button(messages.TOPIC_NAMES[t], f"tp:{t}")] for t in answer.topics if t in messages.TOPIC_NAMES]
-            rows.append([Button(messages.BUTTON_ESCALATE, f"esc:{log_id}")])
-            return OutgoingMessage(answer.answer, rows)
-        text = answer.answer
-        if answer.sources:
-            text += f"\n\n{messages.SOURCE_PREFIX}: " + "; ".join(src["title"] for src in answer.sources)
-        rows = [[Button(messages.BUTTON_LIKE, f"fb:{log_id}:1"), Button(messages.BUTTON_DISLIKE, f"fb:{log_id}:-1")]]
-        rows += [[Button(q, f"rq:{log_id}:{i}")] for i, q in enumerate(answer.related[:3])]
-        rows.append([Button(messages.BUTTON_ESCALATE, f"esc:{log_id}")])
-        return OutgoingMessage(text, rows)
+    def _remember(self, chat: Chat, question: str, chunk_id: str, log_id: int, page: int) -> None:
+        context = {"question": question[:500], "chunk_id": chunk_id, "log": log_id, "page": page, "at": time.time()}
+        chat.state = {**(_keep(chat.state, "addfaq") or {}), "context": context}
+
+    def _choose(self, s: Session, log: Conversation, index: int, msg, user, chat) -> list[OutgoingMessage]:
+        """A person picked one of the entries offered for their question: answer it, keep the labelled example."""
+        offered = log.candidates or []
+        if not 0 <= index < len(offered):
+            return [OutgoingMessage(messages.HELP)]
+        chosen = offered[index]
+        answer = self.answer_chunk(str(chosen.get("chunk_id", "")), log.question)
+        if answer is None:  # the entry was removed meanwhile
+            return self._question(s, log.question, msg, user, chat)
+        s.add(LabelledChoice(conversation_id=log.id, question=log.question, chunk_id=answer.chunk_id,
+                             shown_chunk_id=log.chunk_id if log.answered else ""))
+        log.chunk_id, log.topic, log.answered = answer.chunk_id, answer.topic, True
+        self._remember(chat, log.question, answer.chunk_id, log.id, 0)
+        return [render.answer_message(answer, log.id)]
+
+    def _page(self, s: Session, log: Conversation, page: int, chat: Chat) -> list[OutgoingMessage]:
+        """Screen `page` of the entry a question was answered with («Xem tiếp»)."""
+        answer = self.answer_chunk(log.chunk_id, log.question) if log.answered and log.chunk_id else None
+        if answer is None or page >= len(render.pages(answer)):
+            return [OutgoingMessage(messages.NOTHING_MORE)]
+        self._remember(chat, log.question, log.chunk_id, log.id, page)
+        return [render.answer_message(answer, log.id, page)]
+
+    def _see_more(self, s: Session, user: User, chat: Chat) -> list[OutgoingMessage]:
+        """The words «xem tiếp»: the next screen of the chat's last answer."""
+        context = (chat.state or {}).get("context") or {}
+        log = s.get(Conversation, context["log"]) if isinstance(context.get("log"), int) else None
+        if log is None or log.user_id != user.id:
+            return [OutgoingMessage(messages.NOTHING_MORE)]
+        return self._page(s, log, int(context.get("page", 0)) + 1, chat)
 
     def _feedback(self, s: Session, arg: str, user: User) -> list[OutgoingMessage]:
         log_id, _, value = arg.partition(":")
@@ -324,7 +434,7 @@ class ConversationService:
     # -- commands ------------------------------------------------------------------------------
 
     def _cmd_start(self, s, msg, user, chat) -> list[OutgoingMessage]:
-        name = msg.display_name.strip() or "bạn"
+        name = msg.display_name.strip() or messages.WELCOME_NAME
         return [OutgoingMessage(messages.WELCOME.format(name=name), self._topic_rows())]
 
     def _cmd_help(self, s, msg, user, chat) -> list[OutgoingMessage]:
@@ -345,6 +455,9 @@ class ConversationService:
     def _faq_entry(self, entry_id: str) -> Chunk | None:
         return self.chunk(f"faq:{entry_id}")
 
+    def _faq_titled(self, title: str) -> Chunk | None:
+        return next((c for c in self._current()[1].values() if c.kind == "faq" and c.title == title), None)
+
     def _topics(self) -> list[str]:
         return self._current()[2]
 
@@ -359,13 +472,16 @@ class ConversationService:
     def _cmd_human(self, s, msg, user, chat) -> list[OutgoingMessage]:
         question = msg.text.strip()
         if not question:
-            return [OutgoingMessage(messages.ESCALATE_ASK)]
+            return self._ask_for_human(chat)
         return self.relay.followup_in(s, question, user) or self._escalate(s, question, msg, user, chat, None)
 
     def _cmd_relay(self, s, msg, user, chat) -> list[OutgoingMessage]:
         return self.relay.command(s, msg, user, chat)
 
     def _cmd_cancel(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        if (chat.state or {}).get("human"):
+            chat.state = _keep(chat.state, "context")
+            return [OutgoingMessage(messages.ADDFAQ_CANCELLED)]
         return self.relay.faq.cancel(chat)
 
     def _cmd_subscribe(self, s, msg, user, chat) -> list[OutgoingMessage]:
@@ -478,7 +594,7 @@ class ConversationService:
             label = b.label if is_quiz else f"{i + 1}. {b.label}"
             lines.append(label)
         lines += ["", messages.QUIZ_CHOICE_PROMPT if is_quiz else messages.CHOICE_PROMPT]
-        chat.state = {**(_keep_faq(chat.state) or {}), "choices": [b.data for b in choices]}
+        chat.state = {**(_keep(chat.state, "addfaq", "context", "human") or {}), "choices": [b.data for b in choices]}
         return OutgoingMessage("\n".join(lines), chat_id=out.chat_id)
 
 
@@ -515,6 +631,7 @@ class _Writes:
         return self._seen
 
 
-def _keep_faq(state: dict | None) -> dict | None:
-    """Only the /themfaq conversation of a chat's state (numbered choices come and go inside it)."""
-    return {"addfaq": state["addfaq"]} if state and "addfaq" in state else None
+def _keep(state: dict | None, *keys: str) -> dict | None:
+    """Only these parts of a chat's state (numbered choices, for one, come and go)."""
+    kept = {k: state[k] for k in keys if state and k in state}
+    return kept or None

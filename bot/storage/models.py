@@ -86,6 +86,8 @@ class Conversation(Base):
     answered: Mapped[bool] = mapped_column(Boolean)
     confidence: Mapped[float] = mapped_column(Float)
     related: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # the other entries offered (clarify) or behind «Không đúng câu tôi hỏi": [{"chunk_id", "question"}]
+    candidates: Mapped[Optional[list[Any]]] = mapped_column(JSON, nullable=True, default=list)
     feedback: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # +1 / -1
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
@@ -137,6 +139,22 @@ class QuizAnswer(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
+class LabelledChoice(Base):
+    """A person picked the entry that answers their question (a clarify candidate, or one offered after
+    «Không đúng câu tôi hỏi»): a labelled example for evaluation and tuning."""
+
+    __tablename__ = "labelled_choices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("conversation_log.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    question: Mapped[str] = mapped_column(Text)
+    chunk_id: Mapped[str] = mapped_column(String(160))  # the entry the person chose
+    shown_chunk_id: Mapped[str] = mapped_column(String(160), default="")  # the entry the bot had answered, if any
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
 class ProcessedMessage(Base):
     """Platform message ids already handled, so a redelivered update is not answered twice."""
 
@@ -164,7 +182,7 @@ def get_or_create(s: Session, model: type, keys: dict[str, Any], **values: Any) 
 
 __all__ = [
     "Base", "User", "Chat", "Subscription", "Conversation", "Escalation", "QuizPoll", "QuizAnswer",
-    "ProcessedMessage", "get_or_create", "parse_id", "MAX_ID",
+    "ProcessedMessage", "LabelledChoice", "get_or_create", "parse_id", "MAX_ID",
 ]
 
 
