@@ -102,7 +102,7 @@ def synthetic_kb(real_kb: Path, out: Path, size: int, seed: int = 7) -> int:
         source = base["source"] if isinstance(base["source"], dict) else {"title": base["source"]}
         lines.append("  source:")
         lines += [f"    {key}: {_yaml_str(value)}" for key, value in source.items()]
-        lines += [f"  updated: {base['updated']}", ""]
+        lines += [f"  updated: {base['updated']}", f"  checked: {base['checked']}", f"  review_by: {base['review_by']}", ""]
     (out / "faq").mkdir(parents=True, exist_ok=True)
     (out / "faq" / "synthetic.yaml").write_text("\n".join(lines), encoding="utf-8")
     return n

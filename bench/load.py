@@ -18,7 +18,8 @@ is bounded in time. Prints one JSON object.
     .venv/bin/python bench/load.py --seconds 10 --kb DIR --index DIR  # any other one
 
 The index is copied to a temporary directory first, so a shared `index/` is never written. The per-user
-flood limit is raised for the run (FLOOD_MAX_MESSAGES): this measures the server, not the limiter.
+and per-address limits are raised for the run (FLOOD_MAX_MESSAGES, WEB_CLIENT_MAX_REQUESTS): every
+simulated user comes from 127.0.0.1, and this measures the server, not the limiter.
 tests/test_load.py runs the same load for 10 s on a small knowledge base in CI.
 """
 
@@ -79,7 +80,8 @@ def bot_process(kb: Path, index: Path, fake: FakeTelegram, workdir: Path, startu
     env = {**os.environ, "KNOWLEDGE_DIR": str(kb), "INDEX_DIR": str(index), "DATABASE_URL": f"sqlite:///{workdir / 'bot.db'}",
            "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port), "TELEGRAM_BOT_TOKEN": fake.token,
            "TELEGRAM_API_BASE_URL": fake.url, "TELEGRAM_WEBHOOK_URL": WEBHOOK, "TELEGRAM_SECRET_TOKEN": SECRET,
-           "ZALO_BOT_TOKEN": "", "SCHEDULER_ENABLED": "false", "FLOOD_MAX_MESSAGES": "100000"}
+           "ZALO_BOT_TOKEN": "", "SCHEDULER_ENABLED": "false", "FLOOD_MAX_MESSAGES": "100000",
+           "WEB_CLIENT_MAX_REQUESTS": "1000000"}
     log = (workdir / "bot.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--channel", "web", "--channel", "telegram"], cwd=ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -1,6 +1,7 @@
 """Load tool for the web chat's /api/ask: throughput and latency percentiles under N concurrent clients.
 
-Not a test. Start the bot first (`python -m bot run --channel web`), then:
+Not a test. Start the bot first with the per-address limit raised, since every client here is one
+address (`WEB_CLIENT_MAX_REQUESTS=1000000 python -m bot run --channel web`), then:
 
     .venv/bin/python bench/web_load.py --url http://127.0.0.1:8080 --clients 20 --seconds 30
 

@@ -8,14 +8,16 @@ from bot.conversation.service import ConversationService
 from bot.knowledge.loaders import load_knowledge
 from bot.retrieval.service import BuildProgress, open_engine
 from bot.storage.db import Database
+from bot.storage.shared import SharedFlood
 
 
 def build_service(settings: Settings, progress: BuildProgress | None = None) -> ConversationService:
     engine = open_engine(settings.knowledge_dir, settings.index_dir, settings.embedder, progress=progress)
     kb = load_knowledge(settings.knowledge_dir)
-    return ConversationService(
+    db = Database.from_settings(settings)
+    service = ConversationService(
         engine,
-        Database.from_settings(settings),
+        db,
         kb.quiz,
         load_areas(settings.knowledge_dir / "areas.yaml"),
         flood_limit=settings.flood_max_messages,
@@ -23,3 +25,6 @@ def build_service(settings: Settings, progress: BuildProgress | None = None) -> 
         public_bot_url=settings.public_bot_url,
         knowledge_dir=settings.knowledge_dir,  # admins' /themfaq writes the FAQ files (versioned, answered live)
     )
+    if db.engine.dialect.name == "postgresql":  # several workers: one flood limit for all (bot/storage/shared.py)
+        service.flood = SharedFlood(db, settings.flood_max_messages, settings.flood_window_seconds)
+    return service

@@ -1,4 +1,4 @@
-"""The one command line: `python -m bot …` (also installed as `binhdan-bot`)."""
+"""The one command line: `python -m bot …`."""
 
 from __future__ import annotations
 
@@ -197,7 +197,7 @@ def eval_command(
 
 @kb_app.command("stats")
 def kb_stats(kb: Optional[Path] = KbOption, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Count FAQ entries, quiz questions, guides, sources and chunks."""
+    """Count FAQ entries (and those past their review date), quiz questions, guides, sources and chunks."""
     kb_dir, _ = _dirs(kb, None)
     try:
         stats = load_knowledge(kb_dir).stats()
@@ -213,8 +213,10 @@ def kb_stats(kb: Optional[Path] = KbOption, as_json: bool = typer.Option(False, 
 
 def main() -> None:
     from bot.config import SettingsError
+    from bot.logs import configure
 
     try:
+        configure(get_settings().log_level)
         app()
     except SettingsError as exc:  # a clear operator error, not a traceback
         print(f"error: {exc}", file=sys.stderr)

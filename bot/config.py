@@ -15,6 +15,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
+    log_level: str = "INFO"  # DEBUG, INFO, WARNING or ERROR (bot/logs.py)
+
     # knowledge and retrieval
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
     index_dir: Path = PROJECT_ROOT / "index"
@@ -23,6 +25,8 @@ class Settings(BaseSettings):
     # storage
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'bot.db'}"
     database_connect_timeout: float = 10.0  # seconds to wait for a PostgreSQL connection before giving up
+    database_statement_timeout: float = 15.0  # longest statement (PostgreSQL) or lock wait (SQLite busy timeout)
+    database_threads: int = 8  # the thread pool (and connection pool) all database work runs on
 
     # conversation
     flood_max_messages: int = 8
@@ -34,6 +38,9 @@ class Settings(BaseSettings):
     web_port: int = 8080
     web_allowed_origins: str = ""  # comma-separated origins allowed to embed the widget
     max_body_bytes: int = 16_384
+    web_client_max_requests: int = 60  # /api/ask and /api/chat requests per client address in WEB_CLIENT_WINDOW_SECONDS
+    web_client_window_seconds: float = 60.0
+    trusted_proxies: str = ""  # reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated)
     admin_cookie_secure: str = "auto"  # web admin cookie Secure flag: auto (when served over https), true or false
 
     # Telegram
@@ -61,18 +68,29 @@ class Settings(BaseSettings):
     outbox_batch: int = 500  # recipients per enqueue transaction; most rows claimed at once
     outbox_lease_seconds: float = 60.0  # a claimed row whose sender died is retried after this
     outbox_retry_seconds: float = 5.0  # first backoff after a transient error (doubles each attempt)
+    outbox_lag_seconds: float = 300.0  # /healthz is degraded when a due outbox row waits longer than this
     campaign_sync_seconds: float = 2.0  # how often the running bot picks up campaigns added from the CLI
 
     @field_validator("telegram_rate_per_sec", "zalo_rate_per_sec", "api_timeout_seconds", "database_connect_timeout",
-                     "telegram_retry_seconds", "outbox_retry_seconds", "outbox_lease_seconds", "campaign_sync_seconds",
-                     "zalo_push_window_hours", "flood_window_seconds")
+                     "database_statement_timeout", "outbox_lag_seconds", "telegram_retry_seconds", "outbox_retry_seconds",
+                     "outbox_lease_seconds", "campaign_sync_seconds", "zalo_push_window_hours", "flood_window_seconds",
+                     "web_client_window_seconds")
     @classmethod
     def _positive(cls, value: float) -> float:
         if not value > 0:  # also refuses NaN
             raise ValueError(f"must be a number greater than 0, not {value}")
         return value
 
-    @field_validator("sender_concurrency", "outbox_batch", "flood_max_messages", "telegram_send_retries")
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        from bot.channels.inbound import trusted_proxies
+
+        trusted_proxies(value)  # ValueError names the bad entry
+        return value
+
+    @field_validator("sender_concurrency", "database_threads", "outbox_batch", "flood_max_messages", "telegram_send_retries",
+                     "web_client_max_requests")
     @classmethod
     def _count(cls, value: int, info) -> int:
         least = 0 if info.field_name == "telegram_send_retries" else 1

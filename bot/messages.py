@@ -13,77 +13,118 @@ TOPIC_NAMES = {
 }
 
 DECLINE = (
-    "Xin lỗi, tôi chưa chắc chắn về câu hỏi này nên không muốn trả lời sai.\n"
-    "Bạn có thể hỏi lại ngắn gọn hơn, chọn một chủ đề gợi ý, "
+    "Xin lỗi, tôi chưa có câu trả lời chắc chắn cho câu hỏi này nên không muốn trả lời sai.\n"
+    "Bác có thể hỏi lại theo cách khác, chọn một chủ đề gợi ý, "
     "hoặc gửi câu hỏi cho Tổ công nghệ số cộng đồng để cán bộ trả lời."
 )
-DECLINE_EMPTY = "Bạn chưa nhập câu hỏi. Hãy gõ câu hỏi của bạn, ví dụ: «Cách kích hoạt VNeID mức 2?»"
+DECLINE_EMPTY = "Bác chưa nhập câu hỏi. Bác hãy gõ câu hỏi, ví dụ: «Cách kích hoạt VNeID mức 2?»"
 SOURCE_PREFIX = "Nguồn"
-SEE_MORE = "(Còn tiếp, bấm «Xem thêm» để đọc hết.)"
 RELATED_HEADER = "Câu hỏi liên quan"
+CLOSEST_TOPICS = "Chủ đề gần nhất"
+
+# --- the three ways to answer (bot/render.py) ---
+MATCHED_QUESTION = "Về câu hỏi: «{question}»"
+CONTINUED = "(tiếp, phần {page}/{pages})"
+CLARIFY = "Có phải bác muốn hỏi:"
+WRONG_MATCH = "Xin lỗi bác. Có phải bác muốn hỏi một trong các câu dưới đây? Nếu không, bác chọn «Hỏi cán bộ»."
+WRONG_MATCH_NONE = "Xin lỗi bác. Bác có thể hỏi lại theo cách khác, hoặc chọn «Hỏi cán bộ» để cán bộ trả lời."
+NOTHING_MORE = "Câu trả lời đã hết rồi ạ. Bác cứ gõ câu hỏi mới nhé."
+BUTTON_SEE_MORE = "▶️ Xem tiếp"
+BUTTON_WRONG_MATCH = "❓ Không đúng câu tôi hỏi"
+
+# --- small talk and plain-word commands (bot/intents.py) ---
+GREETING = (
+    "Chào bác! Bác cứ gõ câu hỏi về VNeID, dịch vụ công trực tuyến, thanh toán, phòng tránh lừa đảo…, "
+    "có dấu hay không dấu đều được. Hoặc chọn một chủ đề bên dưới."
+)
+THANKS = "Dạ, không có gì ạ. Bác cần hỏi thêm gì cứ nhắn nhé."
+HUMAN_ASK = "Bác hãy gõ câu hỏi muốn gửi cho cán bộ, tôi sẽ chuyển ngay cho Tổ công nghệ số cộng đồng."
+BUTTON_SEND_LAST = "📨 Gửi câu vừa hỏi cho cán bộ"
+
+# --- emergencies (bot/intents.py) ---
+# National emergency numbers: 113 Công an, 114 Cứu hỏa, 115 Cấp cứu y tế (Thông tư 22/2014/TT-BTTTT of the
+# Ministry of Information and Communications, 22/12/2014, Quy hoạch kho số viễn thông, Phụ lục 3, "số dịch vụ
+# khẩn cấp"); 114 also for cứu nạn, cứu hộ by the fire and rescue police, as restated with 112 in Quyết định
+# 2023/QĐ-TTg of the Prime Minister, 15/9/2025 (as reported by vneconomy.vn and sggp.org.vn, 15/9/2025).
+# Checked 2026-12-01.
+EMERGENCY = (
+    "🚨 Nếu đang có người gặp nguy hiểm, bác hãy gọi ngay:\n"
+    "• 113: Công an (bị đánh, cướp, bắt cóc)\n"
+    "• 114: Cứu hỏa, cứu nạn cứu hộ (cháy, nổ, người gặp nạn)\n"
+    "• 115: Cấp cứu y tế (ốm nặng, bị thương)\n"
+    "Khi gọi, bác nói rõ địa chỉ và chuyện đang xảy ra. Tôi là trợ lý tự động, không gọi giúp được."
+)
 
 WELCOME = (
     "Xin chào {name}! Tôi là trợ lý của phong trào «Bình dân học vụ số».\n"
-    "Tôi trả lời câu hỏi về:\n"
-    "1. VNeID và dịch vụ công trực tuyến\n"
-    "2. Thanh toán không dùng tiền mặt\n"
-    "3. Phòng tránh lừa đảo trên mạng\n"
-    "4. Nghị quyết 57 và phong trào Bình dân học vụ số\n"
-    "Bạn cứ gõ câu hỏi, có dấu hay không dấu đều được. Hoặc chọn một chủ đề bên dưới."
+    "Bác cứ gõ câu hỏi về VNeID, dịch vụ công trực tuyến, thanh toán không dùng tiền mặt, "
+    "phòng tránh lừa đảo, Nghị quyết 57…, có dấu hay không dấu đều được.\n"
+    "Hoặc chọn một chủ đề bên dưới."
 )
+WELCOME_NAME = "bác"
 HELP = (
     "Cách dùng:\n"
     "• Gõ câu hỏi bất kỳ, ví dụ: «cách kích hoạt VNeID mức 2».\n"
+    "• Câu trả lời dài: gõ «xem tiếp» để đọc phần sau.\n"
     "• /chude: xem câu hỏi theo chủ đề.\n"
-    "• /dangky: nhận tin tức của xã, phường. /huydangky: dừng nhận tin.\n"
-    "• /quiz: trả lời câu đố. /diem: xem điểm của bạn.\n"
-    "• /canbo <câu hỏi>: gửi câu hỏi cho Tổ công nghệ số cộng đồng."
+    "• «đăng ký nhận tin» hoặc /dangky: nhận tin của xã, phường. «hủy đăng ký» hoặc /huydangky: dừng nhận tin.\n"
+    "• /quiz: trả lời câu đố. /diem: xem điểm của bác.\n"
+    "• «gặp cán bộ» hoặc /canbo <câu hỏi>: gửi câu hỏi cho Tổ công nghệ số cộng đồng.\n"
+    "• «làm lại»: về màn hình đầu."
 )
-TOPICS_PROMPT = "Bạn muốn tìm hiểu chủ đề nào?"
+TOPICS_PROMPT = "Bác muốn tìm hiểu chủ đề nào?"
 TOPIC_QUESTIONS = "Các câu hỏi thường gặp về «{topic}»:"
 CHOICE_PROMPT = "Gõ số để chọn (ví dụ: 1)."
 QUIZ_CHOICE_PROMPT = "Gõ chữ cái để trả lời (A, B, C hoặc D)."
-CHOICE_UNKNOWN = "Số bạn chọn không có trong danh sách. Bạn hãy gõ lại số khác, hoặc gõ câu hỏi mới."
+CHOICE_UNKNOWN = "Số bác chọn không có trong danh sách. Bác hãy gõ lại số khác, hoặc gõ câu hỏi mới."
 
 BUTTON_LIKE = "👍 Hữu ích"
 BUTTON_DISLIKE = "👎 Chưa đúng"
 BUTTON_ESCALATE = "🙋 Hỏi cán bộ"
 BUTTON_ALL_AREAS = "Toàn quốc"
-FEEDBACK_THANKS = "Cảm ơn bạn đã góp ý!"
-FEEDBACK_SORRY = "Cảm ơn bạn! Nếu câu trả lời chưa đúng, bạn có thể gửi câu hỏi cho cán bộ."
+FEEDBACK_THANKS = "Cảm ơn bác đã góp ý!"
+FEEDBACK_SORRY = "Cảm ơn bác! Nếu câu trả lời chưa đúng, bác có thể gửi câu hỏi cho cán bộ."
 
-ESCALATE_ASK = "Bạn hãy gõ: /canbo rồi câu hỏi của bạn. Ví dụ: /canbo tôi không đăng nhập được VNeID"
+FAQ_NOT_ALLOWED = (
+    "có số điện thoại hoặc địa chỉ web không nằm trong danh sách chính thức (knowledge/allowlist/): {items}. "
+    "Hãy bỏ đi, hoặc bổ sung vào danh sách kèm nguồn chính thức trước"
+)
+ESCALATE_TOO_MANY = (
+    "Bác đã gửi nhiều câu hỏi cho cán bộ trong một giờ qua. Cán bộ sẽ trả lời lần lượt. "
+    "Bác vui lòng chờ, rồi gửi tiếp sau ít phút."
+)
+ESCALATE_ASK = HUMAN_ASK
 ESCALATED = (
-    "Đã gửi câu hỏi của bạn cho Tổ công nghệ số cộng đồng (mã #{id}).\n"
-    "Cán bộ sẽ trả lời bạn ngay trong cuộc trò chuyện này. "
-    "Nếu cần gấp, bạn có thể đến Ủy ban nhân dân xã, phường nơi bạn ở."
+    "Đã gửi câu hỏi của bác cho Tổ công nghệ số cộng đồng (mã #{id}).\n"
+    "Cán bộ sẽ trả lời bác ngay trong cuộc trò chuyện này. "
+    "Nếu cần gấp, bác có thể đến Ủy ban nhân dân xã, phường nơi bác ở."
 )
 
-SUBSCRIBE_PROMPT = "Bạn muốn nhận tin của khu vực nào? Chọn bên dưới, hoặc gõ /dangky <tên xã, phường, tỉnh>."
-SUBSCRIBED = "Bạn đã đăng ký nhận tin của {area}. Gõ /huydangky để dừng bất cứ lúc nào."
-SUBSCRIBE_UNKNOWN = "Tôi chưa tìm thấy khu vực «{query}». Bạn hãy chọn trong danh sách bên dưới."
-UNSUBSCRIBED = "Bạn đã dừng nhận tin. Khi muốn nhận lại, gõ /dangky."
-NOT_SUBSCRIBED = "Bạn chưa đăng ký nhận tin. Gõ /dangky để đăng ký."
+SUBSCRIBE_PROMPT = "Bác muốn nhận tin của khu vực nào? Chọn bên dưới, hoặc gõ tên xã, phường, tỉnh sau /dangky."
+SUBSCRIBED = "Bác đã đăng ký nhận tin của {area}. Gõ «hủy đăng ký» để dừng bất cứ lúc nào."
+SUBSCRIBE_UNKNOWN = "Tôi chưa tìm thấy khu vực «{query}». Bác hãy chọn trong danh sách bên dưới."
+UNSUBSCRIBED = "Bác đã dừng nhận tin. Khi muốn nhận lại, gõ «đăng ký nhận tin»."
+NOT_SUBSCRIBED = "Bác chưa đăng ký nhận tin. Gõ «đăng ký nhận tin» để đăng ký."
 
-QUIZ_EMPTY = "Hiện chưa có câu đố nào. Bạn quay lại sau nhé."
+QUIZ_EMPTY = "Hiện chưa có câu đố nào. Bác quay lại sau nhé."
 QUIZ_RIGHT = "✅ Chính xác! {explanation}"
 QUIZ_WRONG = "❌ Chưa đúng. Đáp án đúng là: {answer}. {explanation}"
-QUIZ_ALREADY = "Bạn đã trả lời câu này rồi. Gõ /quiz để nhận câu mới."
-SCORE = "Bạn đã trả lời đúng {right}/{total} câu đố."
-SCORE_NONE = "Bạn chưa trả lời câu đố nào. Gõ /quiz để bắt đầu."
+QUIZ_ALREADY = "Bác đã trả lời câu này rồi. Gõ /quiz để nhận câu mới."
+SCORE = "Bác đã trả lời đúng {right}/{total} câu đố."
+SCORE_NONE = "Bác chưa trả lời câu đố nào. Gõ /quiz để bắt đầu."
 
-FLOOD = "Bạn gửi nhanh quá. Xin chờ ít giây rồi gửi tiếp nhé."
-UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh «/{command}». Gõ /help để xem các lệnh, hoặc gõ câu hỏi của bạn."
-NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Bạn hãy gõ câu hỏi bằng chữ nhé."
+FLOOD = "Bác gửi nhanh quá. Xin chờ ít giây rồi gửi tiếp nhé."
+UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh «/{command}». Gõ /help để xem các lệnh, hoặc gõ câu hỏi của bác."
+NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Bác hãy gõ câu hỏi bằng chữ nhé."
 UNSUPPORTED_ACCOUNT = "Xin lỗi, tôi chưa thể trò chuyện với tài khoản này."
-RETRY_LATER = "Xin lỗi, hệ thống đang bận. Bạn vui lòng thử lại sau ít phút."
+RETRY_LATER = "Xin lỗi, hệ thống đang bận. Bác vui lòng thử lại sau ít phút."
 
 # --- web chat API (bot/channels/web_api.py): shown to people when a request is refused ---
-WEB_BAD_REQUEST = "Yêu cầu không hợp lệ. Bạn hãy tải lại trang rồi thử lại."
-WEB_TOO_LARGE = "Tin nhắn quá dài. Bạn hãy hỏi ngắn gọn hơn."
-WEB_NEED_QUESTION = "Bạn chưa nhập câu hỏi. Hãy gõ câu hỏi của bạn, ví dụ: «Cách kích hoạt VNeID mức 2?»"
-WEB_NOT_FOUND = "Không tìm thấy trang bạn cần."
-WEB_ERROR = "Xin lỗi, hệ thống gặp sự cố. Bạn vui lòng thử lại sau ít phút."
+WEB_BAD_REQUEST = "Yêu cầu không hợp lệ. Bác hãy tải lại trang rồi thử lại."
+WEB_TOO_LARGE = "Tin nhắn quá dài. Bác hãy hỏi ngắn gọn hơn."
+WEB_NEED_QUESTION = "Bác chưa nhập câu hỏi. Bác hãy gõ câu hỏi, ví dụ: «Cách kích hoạt VNeID mức 2?»"
+WEB_NOT_FOUND = "Không tìm thấy trang bác cần."
+WEB_ERROR = "Xin lỗi, hệ thống gặp sự cố. Bác vui lòng thử lại sau ít phút."
 
 # --- relay inbox and roles (bot/relay/): community team members and admins ---
 RELAY_ROLE_NAMES = {"team": "thành viên Tổ công nghệ số cộng đồng", "admin": "quản trị viên"}
@@ -116,16 +157,16 @@ RELAY_REPLY_QUEUED = (
     "họ sẽ nhận được câu trả lời ngay khi nhắn tin cho bot."
 )
 RELAY_ANSWER = (
-    "💬 Tổ công nghệ số cộng đồng trả lời câu hỏi #{id} của bạn:\n\n{answer}\n\n"
-    "Nếu cần hỏi thêm, bấm «Hỏi thêm» hoặc gõ: /canbo #{id} <điều bạn muốn hỏi>"
+    "💬 Tổ công nghệ số cộng đồng trả lời câu hỏi #{id} của bác:\n\n{answer}\n\n"
+    "Nếu cần hỏi thêm, chọn «Hỏi thêm» hoặc gõ: /canbo #{id} <điều bác muốn hỏi>"
 )
 RELAY_BUTTON_FOLLOWUP = "💬 Hỏi thêm"
-RELAY_FOLLOWUP_ASK = "Bạn hãy gõ điều muốn hỏi thêm về câu hỏi #{id}."
+RELAY_FOLLOWUP_ASK = "Bác hãy gõ điều muốn hỏi thêm về câu hỏi #{id}."
 RELAY_FOLLOWUP_SENT = (
-    "Đã chuyển điều bạn hỏi thêm cho Tổ công nghệ số cộng đồng (mã #{id}). "
-    "Cán bộ sẽ trả lời bạn ngay trong cuộc trò chuyện này."
+    "Đã chuyển điều bác hỏi thêm cho Tổ công nghệ số cộng đồng (mã #{id}). "
+    "Cán bộ sẽ trả lời bác ngay trong cuộc trò chuyện này."
 )
-RELAY_FOLLOWUP_NOT_FOUND = "Không tìm thấy câu hỏi #{id} của bạn. Gõ /canbo <câu hỏi> để gửi câu hỏi mới."
+RELAY_FOLLOWUP_NOT_FOUND = "Không tìm thấy câu hỏi #{id} của bác. Gõ /canbo <câu hỏi> để gửi câu hỏi mới."
 RELAY_NEW_QUESTION = "📥 Câu hỏi mới #{id} · {area}:\n{question}\n\nGõ /nhan {id} để nhận, hoặc /hopthu để xem tất cả."
 RELAY_REOPENED = "🔁 Người hỏi #{id} · {area} hỏi thêm:\n{question}\n\nTrả lời bằng: /traloi {id} <nội dung trả lời>"
 RELAY_SAVEFAQ_USAGE = "Cách dùng: /luufaq <mã câu hỏi đã trả lời>, ví dụ: /luufaq 12"
@@ -176,8 +217,8 @@ RELAY_ADMIN_HELP = (
 )
 
 # --- campaigns and quiz pushes (bot/campaigns) ---
-CAMPAIGN_FOOTER = "\n\n(Gõ /huydangky để dừng nhận tin.)"
-CAMPAIGN_QUIZ_REVEAL = "💡 Đáp án câu đố: {question}\nĐáp án đúng: {answer}. {explanation}\nGõ /diem để xem điểm của bạn."
+CAMPAIGN_FOOTER = "\n\n(Gõ «hủy đăng ký» để dừng nhận tin.)"
+CAMPAIGN_QUIZ_REVEAL = "💡 Đáp án câu đố: {question}\nĐáp án đúng: {answer}. {explanation}\nGõ /diem để xem điểm của bác."
 
 # --- admin reports (bot/admin/reports.py): labels of the workbook, the summary and the chart ---
 REPORT_TITLE = "Báo cáo chatbot Bình dân học vụ số, kỳ {period}"
@@ -267,5 +308,3 @@ WARMUP_TEXT = "Trợ lý đang chuẩn bị kiến thức để trả lời bác
 WARMUP_PROGRESS = "Đã chuẩn bị {percent}%."
 WARMUP_API = "Trợ lý đang khởi động, bác vui lòng thử lại sau ít giây."
 
-# The engine, unsure between a few entries, asks back with them (issue 12).
-CLARIFY = "Có phải bác muốn hỏi:"

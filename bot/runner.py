@@ -19,6 +19,7 @@ from bot.channels.web_warmup import Progress, WarmupServer
 from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.retrieval.store import index_state
+from bot.supervise import supervise
 
 CHANNEL_MODULES = {"web": "bot.channels.web", "telegram": "bot.channels.telegram", "zalo": "bot.channels.zalo"}
 
@@ -40,12 +41,15 @@ async def run(settings: Settings, channels: list[str]) -> None:
         loop.add_signal_handler(sig, stop.set)
     print(f"running channels: {', '.join(channels)}", file=sys.stderr)
     tasks = [asyncio.create_task(c.run(stop), name=n) for n, c in instances.items()]
+    # Background tasks are supervised (bot/supervise.py): a failure is logged and the task restarts with
+    # backoff; /healthz reports it. Channels are not: one that fails stops the process.
     if settings.scheduler_enabled:  # campaigns: the scheduler and the outbox senders (bot/campaigns)
         from bot.campaigns.scheduler import Campaigns
 
-        tasks.append(asyncio.create_task(Campaigns(service, settings).run(stop), name="campaigns"))
+        tasks.append(asyncio.create_task(supervise("campaigns", Campaigns(service, settings).run, stop), name="campaigns"))
     # FAQ edits (from the CLI or another process) answered within seconds: bot/admin/live.py
-    tasks.append(asyncio.create_task(LiveFaq(service.engine, service.db, settings.knowledge_dir, settings.index_dir).run(stop), name="faq-live"))
+    live = LiveFaq(service.engine, service.db, settings.knowledge_dir, settings.index_dir)
+    tasks.append(asyncio.create_task(supervise("faq-live", live.run, stop), name="faq-live"))
     done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)

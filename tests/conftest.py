@@ -91,8 +91,23 @@ Vào phần cài đặt bảo mật của ứng dụng và bật xác thực hai
 """
 
 
+# The small knowledge base's allow-list: the addresses and numbers its tests save in answers.
+SMALL_ALLOWLIST = """
+- value: baohiemxahoi.gov.vn
+  kind: url
+  what: Cổng thông tin Bảo hiểm xã hội Việt Nam (dữ liệu kiểm thử)
+  source: dữ liệu kiểm thử của tests/conftest.py
+- value: "1900 0368"
+  kind: phone
+  what: Tổng đài trong dữ liệu kiểm thử
+  source: dữ liệu kiểm thử của tests/conftest.py
+"""
+
+
 def make_small_kb(directory: Path) -> Path:
     (directory / "faq").mkdir(parents=True)
+    (directory / "allowlist").mkdir()
+    (directory / "allowlist" / "small.yaml").write_text(SMALL_ALLOWLIST, encoding="utf-8")
     (directory / "guides").mkdir()
     (directory / "sources").mkdir()
     (directory / "faq" / "small.yaml").write_text(SMALL_FAQ, encoding="utf-8")
@@ -150,3 +165,30 @@ def small_index(small_kb, embedder, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def small_engine(small_index, embedder) -> Engine:
     return Engine(load_index(small_index), embedder)
+
+
+# Test lanes (README, "The two commands"): `-m "not slow and not browser and not quality and not postgres"`
+# is the fast lane for a developer's edit loop; CI runs everything.
+_LANES = {
+    "browser": ("tests/test_browser.py", "tests/test_admin_browser.py"),
+    "quality": ("tests/test_quality.py",),
+    "postgres": ("tests/test_outbox_postgres.py", "tests/test_two_workers.py"),
+    "slow": (
+        "tests/test_load.py", "tests/test_two_workers.py", "tests/test_outbox_crash.py", "tests/test_run.py",
+        "tests/test_warmup.py::test_bot_run", "tests/test_roles_cli.py", "tests/test_webadmin.py::test_admin_user_cli",
+        "tests/test_webadmin.py::test_python_m_bot_run", "tests/test_shipped_embeddings.py::test_embeddings_of_another",
+        "tests/test_shipped_embeddings.py::test_a_shipped_file", "tests/test_embedders.py", "tests/test_reports.py::test_the_report_command",
+    ),
+}
+
+
+def pytest_configure(config):
+    for lane in _LANES:
+        config.addinivalue_line("markers", f"{lane}: see tests/conftest.py _LANES")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for lane, prefixes in _LANES.items():
+            if item.nodeid.startswith(prefixes) or (lane == "postgres" and "postgresql" in item.nodeid):
+                item.add_marker(lane)

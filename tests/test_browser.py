@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 
+from bot import messages
 from bot.storage.models import Conversation
 from tests.web_server import database_url, free_port, make_service, serve
 
@@ -48,14 +49,14 @@ def test_chat_page_in_chromium(service, browser):
         expect(page.get_by_role("button", name="Phong trào Bình dân học vụ số")).to_be_visible()  # topic buttons
 
         # An unaccented question, typed and sent with Enter: the cited answer with its buttons.
-        page.get_by_label("Câu hỏi của bạn").fill("kich hoat vneid muc 2 o dau")
+        page.get_by_label("Câu hỏi của bác").fill("kich hoat vneid muc 2 o dau")
         page.keyboard.press("Enter")
         answer = log.locator(".bot").nth(1)
         expect(answer.locator(".source")).to_contain_text("Nguồn: Nghị định 69/2024/NĐ-CP")
         expect(answer).to_contain_text("công an")
         like = answer.get_by_role("button", name="👍 Hữu ích")
         like.click()
-        expect(log.locator(".bot").nth(2)).to_have_text("Trợ lý trả lời: Cảm ơn bạn đã góp ý!")
+        expect(log.locator(".bot").nth(2)).to_have_text("Trợ lý trả lời: " + messages.FEEDBACK_THANKS)
         expect(like).to_be_disabled()
         with service.db.session() as s:
             assert s.scalars(select(Conversation)).first().feedback == 1
@@ -64,13 +65,13 @@ def test_chat_page_in_chromium(service, browser):
         related = answer.locator(".choices .pair").nth(1).get_by_role("button")
         related_text = related.inner_text()
         related.click()
-        expect(log.locator(".user").last).to_have_text("Bạn hỏi: " + related_text)
+        expect(log.locator(".user").last).to_have_text("Bác hỏi: " + related_text)
         expect(log.locator(".bot")).to_have_count(4)
 
         # Markup typed by a person is shown as text, never run.
-        page.get_by_label("Câu hỏi của bạn").fill(XSS)
+        page.get_by_label("Câu hỏi của bác").fill(XSS)
         page.get_by_role("button", name="Gửi").click()
-        expect(log.locator(".user").last).to_have_text("Bạn hỏi: " + XSS)
+        expect(log.locator(".user").last).to_have_text("Bác hỏi: " + XSS)
         expect(log.locator(".bot")).to_have_count(5)
         assert log.locator("img").count() == 0 and dialogs == []
 
@@ -122,7 +123,7 @@ def test_widget_embeds_the_chat_only_on_allowed_portals(service, browser):
             expect(page.get_by_role("button", name="✕ Đóng trợ lý")).to_have_attribute("aria-expanded", "true")
             chat = page.frame_locator("iframe[title='Trợ lý Bình dân học vụ số']")
             expect(chat.locator(".bot").first).to_contain_text("Xin chào")
-            chat.get_by_label("Câu hỏi của bạn").fill("binh dan hoc vu so la gi")
+            chat.get_by_label("Câu hỏi của bác").fill("binh dan hoc vu so la gi")
             chat.get_by_role("button", name="Gửi").click()
             expect(chat.locator(".source")).to_contain_text("Kế hoạch 01-KH/BCĐTW")
             page.get_by_role("button", name="✕ Đóng trợ lý").click()

@@ -1,8 +1,8 @@
 """Faults: the database unavailable for a while, index files missing or corrupt, a full disk mid-build,
 the Telegram API answering 500/502 or hanging (replies and campaign messages).
 
-The database outage goes through a TCP proxy on 127.0.0.1 that the test pauses (live connections
-cut, new ones refused, as while PostgreSQL restarts) and resumes, so the shared PostgreSQL server is
+The database outage goes through a TCP proxy on 127.0.0.1 (tests/db_proxy.py) that the test switches
+to refusing (live connections cut, new ones refused, as while PostgreSQL restarts) and back, so the shared PostgreSQL server is
 never restarted; the test works in a database of its own, dropped at the end.
 """
 
@@ -22,7 +22,6 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -46,6 +45,7 @@ from bot.storage.db import Database
 from bot.storage.models import Chat
 from tests.campaign_data import seed
 from tests.conftest import KNOWLEDGE, ROOT
+from tests.db_proxy import proxied
 from tests.fake_telegram import FakeTelegram
 from tests.pg import fresh_database
 from tests.web_server import QUIZ, free_port, serve
@@ -56,71 +56,11 @@ QUESTION = "kich hoat vneid muc 2 o dau"
 # -- the database unavailable ------------------------------------------------------------------
 
 
-class PausableProxy:
-    """Forwards TCP connections from a free port on 127.0.0.1 to `target`; pause() cuts and refuses them."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.paused = False
-        self.refused = 0
-        self._live: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return  # closed
-            with self._lock:
-                if self.paused:
-                    self.refused += 1
-                    client.close()
-                    continue
-                upstream = socket.create_connection(self.target)
-                self._live.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                sink.sendall(data)
-        for s in (source, sink):
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-
-    def pause(self) -> None:
-        with self._lock:
-            self.paused = True
-            for s in self._live:
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-            self._live.clear()
-
-    def resume(self) -> None:
-        with self._lock:
-            self.paused = False
-
-    def close(self) -> None:
-        self.pause()
-        self.listener.close()
-
-
 @pytest.fixture
 def proxied_url():
-    """A fresh database of this test's own on the shared server, reached through a PausableProxy."""
-    with fresh_database("faults_test") as url:
-        parts = urlsplit(url)
-        proxy = PausableProxy((parts.hostname, parts.port or 5432))
-        netloc = f"{parts.username}@127.0.0.1:{proxy.port}" if parts.username else f"127.0.0.1:{proxy.port}"
-        try:
-            yield proxy, parts._replace(netloc=netloc).geturl()
-        finally:
-            proxy.close()
+    """A fresh database of this test's own on the shared server, reached through a DbProxy."""
+    with fresh_database("faults_test") as url, proxied(url) as (proxy, through):
+        yield proxy, through
 
 
 def text(body: str, n: int, user: str = "outage") -> IncomingMessage:
@@ -133,7 +73,7 @@ def test_database_outage_asks_people_to_retry_and_recovers_by_itself(small_engin
     (before,) = service.handle(text(QUESTION, 1))
     assert "công an" in before.text.lower()
 
-    proxy.pause()  # PostgreSQL "restarting": open connections cut, new ones refused
+    proxy.refuse()  # PostgreSQL "restarting": open connections cut, new ones refused
     with serve(service) as base:
         during = [service.handle(text(QUESTION, 2)), service.handle(text("/start", 3)),
                   service.handle(IncomingMessage("test", "outage", "outage", "command", command="quiz", message_id="m4"))]
@@ -237,6 +177,8 @@ NEW_ENTRY = """
   source:
     title: Cục An toàn thông tin
   updated: 2026-11-23
+  checked: 2026-11-23
+  review_by: 2027-05-23
 """
 PAGE = 4096
 

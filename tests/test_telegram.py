@@ -31,6 +31,7 @@ QUIZ = [
                  "Mức 2 đăng ký tại cơ quan Công an khi làm căn cước.", "NĐ 69/2024", "2026-11-23"),
 ]
 SECRET = "s3cret-token_ABC"
+MUC_2 = "Kích hoạt tài khoản định danh điện tử mức 2 ở đâu?"
 STICKER = {"file_id": "CAAD", "file_unique_id": "AQAD", "type": "regular", "width": 512, "height": 512,
            "is_animated": False, "is_video": False}
 PHOTO = [{"file_id": "AgAC", "file_unique_id": "AQAE", "width": 90, "height": 90}]
@@ -265,8 +266,9 @@ def test_webhook_checks_the_secret_and_feeds_updates(fake, service, db):
     ({"sticker": STICKER}, messages.NOT_TEXT),
     ({"photo": PHOTO, "caption": "ảnh giấy tờ"}, messages.NOT_TEXT),
     ({"text": "/xyz abc"}, messages.UNKNOWN_COMMAND.format(command="xyz")),
-    ({"text": "<b>kich hoat</b> vneid <script>alert(1)</script> muc 2 o dau"}, "Nguồn: Nghị định 69/2024/NĐ-CP"),
-    ({"text": "kich\x00 hoat\x07 vneid\u200b muc 2\x1b o dau"}, "Nguồn: Nghị định 69/2024/NĐ-CP"),
+    # markup and control characters go; the entry is the one answered («Về câu hỏi») or offered (a button)
+    ({"text": "<b>kich hoat</b> vneid <script>alert(1)</script> muc 2 o dau"}, MUC_2),
+    ({"text": "kich\x00 hoat\x07 vneid\u200b muc 2\x1b o dau"}, MUC_2),
     ({"text": "Cho tôi hỏi về VNeID. " * 455}, ""),
 ])
 def test_bad_input_gets_a_clear_reply(fake, bot, update, expected):
@@ -276,7 +278,8 @@ def test_bad_input_gets_a_clear_reply(fake, bot, update, expected):
     fake.inject(body)
     (reply,) = fake.wait_calls("sendMessage", 1, user)
     assert "parse_mode" not in reply.params
-    assert expected in reply.params["text"] and 0 < len(reply.params["text"]) <= 4096
+    labels = [b["text"] for row in reply.params.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+    assert expected in reply.params["text"] + "\n".join(labels) and 0 < len(reply.params["text"]) <= 4096
 
 
 def test_long_text_is_split_cleanly_with_buttons_on_the_last_part(fake, bot):

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from bot.relay.models import FaqDraft
 from bot.relay.roles import audit
+from bot.storage.models import parse_id
 
 WAITING = "draft"
 
@@ -16,8 +17,8 @@ def waiting(s: Session, limit: int = 50) -> list[FaqDraft]:
 
 
 def get_waiting(s: Session, draft_id: int | str) -> FaqDraft | None:
-    text = str(draft_id).strip().lstrip("#")
-    draft = s.get(FaqDraft, int(text)) if text.isdigit() and len(text) <= 9 else None
+    row_id = parse_id(draft_id)
+    draft = s.get(FaqDraft, row_id) if row_id is not None else None
     return draft if draft is not None and draft.status == WAITING else None
 
 

@@ -27,7 +27,10 @@ from typing import Any, Iterator
 import yaml
 from sqlalchemy import select
 
+from bot import messages
+from bot.admin.exports import append_row, csv_value, write_csv
 from bot.admin.models import FaqChange, FaqVersion
+from bot.knowledge.allowlist import AllowList, safe_ref
 from bot.knowledge.loaders import load_faq
 from bot.knowledge.models import KnowledgeError, review_due
 from bot.messages import TOPIC_NAMES
@@ -107,7 +110,7 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
 def _csv_table(path: Path) -> list[list[Any]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
-            return list(csv.reader(f))
+            return [[csv_value(v) for v in row] for row in csv.reader(f)]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ImportRejected([RowError(0, "file", f"unreadable CSV (UTF-8 expected): {exc}")]) from exc
 
@@ -158,6 +161,8 @@ def parse_row(raw: dict[str, Any], row: int) -> tuple[Entry | None, list[RowErro
     title, url = clean(_text(title)), _text(url)
     if not title:
         bad("source", "missing: the official document (number, issuer, date)")
+    if not safe_ref(url):
+        bad("source_url", "must start with http:// or https:// (or be a link within the site)")
     updated = _date(raw.get("updated"))
     if updated is None:
         bad("updated", "must be a date like 2026-11-23")
@@ -315,8 +320,22 @@ class FaqStore:
     def entries(self) -> list[Entry]:
         return [e for entries in self.files().values() for e in entries]
 
+    def check(self, entry: Entry, row: int = 0) -> list[RowError]:
+        """An entry's web addresses and phone numbers that are not on the allow-list (knowledge/allowlist/)."""
+        source = entry.get("source") or {}
+        text = " ".join([entry.get("question", ""), *entry.get("alternatives", []), entry.get("answer", ""),
+                         source.get("title", ""), source.get("url", "")])
+        unlisted = AllowList.load(self.kb_dir).outside(text)
+        if not unlisted:
+            return []
+        return [RowError(row, "allowlist", messages.FAQ_NOT_ALLOWED.format(items=", ".join(unlisted)))]
+
     def apply(self, changes: dict[str, Entry | None], actor: str, summary: str) -> Applied:
-        """Set each entry id to a new entry (add/edit) or None (retire) as one version; no-ops are dropped."""
+        """Set each entry id to a new entry (add/edit) or None (retire) as one version; no-ops are dropped.
+        Every new text is held to the allow-list first: ImportRejected, nothing written."""
+        problems = [p for new in changes.values() if new is not None for p in self.check(new)]
+        if problems:
+            raise ImportRejected(problems)
         with self._locked():
             files = self.files()
             before = {name: list(entries) for name, entries in files.items()}
@@ -414,6 +433,8 @@ class FaqStore:
             errors.extend(problems)
             if entry is None:
                 continue
+            if not entry.get("retired"):
+                errors.extend(self.check(entry, row))
             entry_id = entry["id"]
             if entry_id in first_row:
                 errors.append(RowError(row, "id", f"{entry_id} also on row {first_row[entry_id]}"))
@@ -447,7 +468,7 @@ class FaqStore:
             path.write_text(dump_entries(entries), encoding="utf-8")
         elif suffix == ".csv":
             buffer = io.StringIO()
-            csv.writer(buffer).writerows([COLUMNS, *(_cells(e) for e in entries)])
+            write_csv(buffer, [COLUMNS, *(_cells(e) for e in entries)])
             path.write_text(buffer.getvalue(), encoding="utf-8-sig")  # the BOM makes Excel read UTF-8
         else:
             _write_xlsx(path, entries)
@@ -492,9 +513,9 @@ def _write_xlsx(path: Path, entries: list[Entry]) -> None:
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET
-    sheet.append(list(COLUMNS))
+    append_row(sheet, COLUMNS)
     for e in entries:
-        sheet.append(_cells(e))
+        append_row(sheet, _cells(e))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     widths = {"id": 36, "topic": 14, "question": 48, "alternatives": 48, "answer": 80, "source": 48, "source_url": 30}

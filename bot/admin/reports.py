@@ -7,7 +7,6 @@ masked (phone, ID-card and account numbers) before they appear in a report.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 import statistics
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, inspect, select
 
 from bot import messages as m
+from bot.admin.exports import append_row, write_csv
 from bot.relay.inbox import mask
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Escalation, QuizAnswer, Subscription
@@ -26,6 +26,7 @@ from bot.textnorm import clean, fold
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TOP = 20
+MIN_YEAR, MAX_YEAR = 2000, 2999  # reports cover the bot's own lifetime; far years overflow date arithmetic
 _PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-[hH]([12]))?$")
 
 
@@ -51,6 +52,8 @@ def parse_period(text: str) -> Period:
     if not match:
         raise ValueError(f"period {text!r}: use YYYY-MM (a month), YYYY-H1 or YYYY-H2 (a half-year) or YYYY (a year)")
     year, month, half = int(match[1]), match[2], match[3]
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"period {text!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
     if month:
         first, months, label = int(month), 1, f"{year}-{month}"
     elif half:
@@ -202,7 +205,7 @@ def write_report(report: Report, out_dir: Path, fmt: str = "xlsx") -> list[Path]
         for key, rows in data.items():
             path = out_dir / f"{stem.name}-{key}.csv"
             with path.open("w", encoding="utf-8-sig", newline="") as f:  # the BOM makes Excel read UTF-8
-                csv.writer(f).writerows(rows)
+                write_csv(f, rows)
             written.append(path)
     else:
         written = [stem.with_suffix(".xlsx")]
@@ -222,7 +225,7 @@ def _write_xlsx(report: Report, data: dict[str, list[list]], path: Path) -> None
     for key, rows in data.items():
         sheet = book.create_sheet(m.REPORT_SHEETS[key])
         for row in rows:
-            sheet.append(row)
+            append_row(sheet, row)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         sheet.column_dimensions["A"].width = 60 if key in ("summary", "gaps") else 28

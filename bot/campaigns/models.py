@@ -51,11 +51,12 @@ class CampaignRun(Base):
 
 
 class OutboxMessage(Base):
-    """One message to one recipient; (run_id, user_id) is the idempotency key."""
+    """One message to one chat (a group gets one copy, however many members subscribed there);
+    (run_id, chat_id) is the idempotency key. `user_id` is one subscriber of that chat."""
 
     __tablename__ = "outbox"
     __table_args__ = (
-        UniqueConstraint("run_id", "user_id"),
+        UniqueConstraint("run_id", "chat_id", name="uq_outbox_run_id_chat_id"),
         Index("ix_outbox_claim", "channel", "status", "not_before"),
     )
 

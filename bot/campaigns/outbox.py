@@ -4,6 +4,12 @@ Every statement here is short and streams: the audience is copied with INSERT �
 user ids, so memory does not grow with the audience. Claiming is one UPDATE … WHERE id IN (SELECT …
 FOR UPDATE SKIP LOCKED) … RETURNING, so several sender processes on PostgreSQL never take the same row
 (on SQLite the single statement is atomic under the database write lock).
+
+Exactly once per chat: the audience is one row per chat (a Telegram group where 30 members subscribed
+gets one copy), (run_id, chat_id) is unique. A claimed row is leased; the sender renews the lease of
+every row it holds (`renew`) while the row waits for its rate slot or its answer, so `recover` only
+re-queues rows whose sender is gone. `finish` is fenced by the attempt number: an outcome is recorded
+unless another sender has claimed the row since.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import case, delete, func, literal, or_, select, update
+from sqlalchemy import and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -38,8 +44,9 @@ class Claimed:
     chat_kind: str  # private | group
     text: str
     payload: dict[str, Any] | None  # a quiz poll
-    attempts: int
+    attempts: int  # this claim's attempt number: the fence for renew and finish
     quiz: bool
+    chat_pk: int  # chats.id
 
 
 def _insert(db: Database):
@@ -57,12 +64,13 @@ def area_filter(area: str):
 
 
 def audience(campaign: Campaign, quiz: bool):
-    """(user_id, chat_id, channel) of every subscriber a campaign reaches, one row per user."""
+    """(user_id, chat_id, channel) of every chat a campaign reaches, one row per chat (the user is one of
+    its subscribers): a group where many members subscribed gets one message, not one per member."""
     q = (
-        select(Subscription.user_id, func.min(Subscription.chat_id).label("chat_id"), User.channel)
+        select(func.min(Subscription.user_id).label("user_id"), Subscription.chat_id, User.channel)
         .join(User, User.id == Subscription.user_id)
         .where(User.blocked_bot.is_(False), area_filter(campaign.area))
-        .group_by(Subscription.user_id, User.channel)
+        .group_by(Subscription.chat_id, User.channel)
     )
     if campaign.channel != "all":
         q = q.where(User.channel == campaign.channel)
@@ -88,9 +96,8 @@ def start_run(db: Database, campaign_id: int, kind: str, slot: dt.datetime, text
 
 
 def expand(db: Database, run_id: int, batch: int) -> int:
-    """Copy the run's audience into the outbox, about `batch` users per transaction; safe to repeat.
-    Each batch is a range of user ids read from an index, so the work per batch stays the same however
-    large the audience."""
+    """Copy the run's audience into the outbox, about `batch` chats per transaction; safe to repeat.
+    Each batch is a range of chat ids, so the work per batch stays the same however large the audience."""
     insert = _insert(db)
     last, total = 0, 0
     while True:
@@ -100,7 +107,7 @@ def expand(db: Database, run_id: int, batch: int) -> int:
             if run.kind == "reveal":
                 key, people, scope = _reveal_audience(run)
             else:
-                key, people, scope = Subscription.user_id, audience(campaign, quiz=False), literal(True)
+                key, people, scope = Subscription.chat_id, audience(campaign, quiz=False), literal(True)
             ids = select(key).where(scope, key > last).order_by(key).limit(batch).subquery()
             high = s.scalar(select(func.max(ids.c[0])))
             if high is None:
@@ -127,14 +134,14 @@ def _reveal_audience(run: CampaignRun):
     scope = OutboxMessage.run_id.in_(quiz_run.scalar_subquery())
     people = select(OutboxMessage.user_id, OutboxMessage.chat_id, OutboxMessage.channel).where(
         scope, OutboxMessage.status.in_((PENDING, SENDING, SENT)))
-    return OutboxMessage.user_id, people, scope
+    return OutboxMessage.chat_id, people, scope
 
 
 def add_rows(s: Session, run: CampaignRun, rows: list[OutboxMessage]) -> list[OutboxMessage]:
-    """Rows built one by one (quiz polls), for users who have none in this run yet; returns those added."""
-    done = set(s.scalars(select(OutboxMessage.user_id).where(
-        OutboxMessage.run_id == run.id, OutboxMessage.user_id.in_([r.user_id for r in rows]))))
-    fresh = [r for r in rows if r.user_id not in done]
+    """Rows built one by one (quiz polls), for chats that have none in this run yet; returns those added."""
+    done = set(s.scalars(select(OutboxMessage.chat_id).where(
+        OutboxMessage.run_id == run.id, OutboxMessage.chat_id.in_([r.chat_id for r in rows]))))
+    fresh = [r for r in rows if r.chat_id not in done]
     s.add_all(fresh)
     return fresh
 
@@ -142,12 +149,27 @@ def add_rows(s: Session, run: CampaignRun, rows: list[OutboxMessage]) -> list[Ou
 # -- sending -------------------------------------------------------------------------------------
 
 
-def recover(db: Database, channel: str) -> int:
-    """Rows whose sender died (lease expired while 'sending') go back to pending."""
+def recover(db: Database, channel: str, held: Iterable[int] = ()) -> int:
+    """Rows whose sender died (lease expired while 'sending') go back to pending; `held`: rows the calling
+    sender still holds (its lease lapsed while the database was away), never re-queued by it."""
+    held = list(held)
     with db.session() as s:
         return s.execute(update(OutboxMessage).where(
             OutboxMessage.channel == channel, OutboxMessage.status == SENDING, OutboxMessage.lease_until < utcnow(),
+            OutboxMessage.id.not_in(held) if held else literal(True),
         ).values(status=PENDING, lease_until=None)).rowcount or 0
+
+
+def renew(db: Database, rows: Iterable[Claimed], lease_seconds: float) -> set[int]:
+    """Extend the lease of rows a sender holds; returns the ids still its own (not re-claimed since)."""
+    mine = {r.id: r.attempts for r in rows}
+    if not mine:
+        return set()
+    with db.session() as s:
+        found = s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(list(mine)), OutboxMessage.status == SENDING)
+                          .values(lease_until=utcnow() + dt.timedelta(seconds=lease_seconds))
+                          .returning(OutboxMessage.id, OutboxMessage.attempts)).all()
+    return {i for i, attempts in found if mine[i] == attempts}
 
 
 def claim(db: Database, channel: str, limit: int, lease_seconds: float) -> list[Claimed]:
@@ -172,16 +194,16 @@ def claim(db: Database, channel: str, limit: int, lease_seconds: float) -> list[
             return []
         rows = s.execute(
             select(OutboxMessage.id, OutboxMessage.user_id, Chat.external_id, Chat.kind, CampaignRun.text,
-                   OutboxMessage.payload, OutboxMessage.attempts, CampaignRun.kind)
+                   OutboxMessage.payload, OutboxMessage.attempts, CampaignRun.kind, Chat.id)
             .join(Chat, Chat.id == OutboxMessage.chat_id).join(CampaignRun, CampaignRun.id == OutboxMessage.run_id)
             .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
         ).all()
-    return [Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] == "quiz") for r in rows]
+    return [Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] == "quiz", r[8]) for r in rows]
 
 
 def still_wanted(db: Database, row: Claimed) -> bool:
-    """Checked just before sending: /unsubscribe stops every message not yet sent."""
-    q = select(Subscription.id).where(Subscription.user_id == row.user_id)
+    """Checked just before sending: a chat where nobody is subscribed any more gets nothing not yet sent."""
+    q = select(Subscription.id).where(Subscription.chat_id == row.chat_pk)
     if row.quiz:
         q = q.where(Subscription.quiz.is_(True))
     with db.engine.connect() as c:
@@ -198,7 +220,7 @@ def zalo_may_push(db: Database, row: Claimed, window: dt.timedelta) -> bool:
         if last is None:
             return False
         pushed = s.scalar(select(func.count(OutboxMessage.id)).where(
-            OutboxMessage.user_id == row.user_id, OutboxMessage.status == SENT, OutboxMessage.sent_at > last))
+            OutboxMessage.chat_id == row.chat_pk, OutboxMessage.status == SENT, OutboxMessage.sent_at > last))
         return may_push(_aware(last).timestamp(), pushed, window.total_seconds(), utcnow().timestamp())
 
 
@@ -208,7 +230,10 @@ def _aware(t: dt.datetime) -> dt.datetime:
 
 def finish(db: Database, row: Claimed, status: str, error: str = "", retry_at: dt.datetime | None = None,
            poll_id: str = "") -> None:
-    """Record one outcome. 'pending' with `retry_at` retries later; 'blocked' also unsubscribes the user."""
+    """Record one outcome, unless another sender claimed the row since (its attempt number moved on). The row
+    may have gone back to 'pending' meanwhile (the lease lapsed while the database was away): the outcome
+    is still recorded, so it is not sent again. 'pending' with `retry_at` retries later; 'blocked'
+    unsubscribes the chat (and, for a private chat, marks its user blocked)."""
     values: dict[str, Any] = {"status": status, "lease_until": None}
     if error:  # a row sent after retries keeps the error it got over
         values["last_error"] = error[:300]
@@ -217,13 +242,15 @@ def finish(db: Database, row: Claimed, status: str, error: str = "", retry_at: d
     if status == PENDING:
         values["not_before"] = retry_at or utcnow()
     with db.engine.begin() as s:
-        done = s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.status == SENDING)
-                         .values(**values)).rowcount
+        done = s.execute(update(OutboxMessage).where(
+            OutboxMessage.id == row.id, OutboxMessage.attempts == row.attempts,
+            OutboxMessage.status.in_((SENDING, PENDING))).values(**values)).rowcount
         if not done:
-            return  # the lease ran out and the row went back to the queue: leave it to its new owner
+            return  # another sender claimed the row since: leave it to its new owner
         if status == BLOCKED:
-            s.execute(delete(Subscription).where(Subscription.user_id == row.user_id))
-            s.execute(update(User).where(User.id == row.user_id).values(blocked_bot=True))
+            s.execute(delete(Subscription).where(Subscription.chat_id == row.chat_pk))
+            if row.chat_kind == "private":
+                s.execute(update(User).where(User.id == row.user_id).values(blocked_bot=True))
         if status == SENT and row.payload:
             if poll_id:  # a native poll: its answers come back under the platform's id
                 s.execute(update(QuizPoll).where(QuizPoll.id == row.payload["poll"]).values(poll_id=poll_id))
@@ -234,11 +261,12 @@ def finish(db: Database, row: Claimed, status: str, error: str = "", retry_at: d
 
 def release(db: Database, rows: Iterable[Claimed], not_before: dt.datetime | None = None) -> None:
     """Give claimed rows back unsent (shutdown, a long platform pause, quiet hours); the attempt is not counted."""
-    ids = [r.id for r in rows]
-    if not ids:
+    rows = list(rows)
+    if not rows:
         return
+    mine = or_(*(and_(OutboxMessage.id == r.id, OutboxMessage.attempts == r.attempts) for r in rows))
     with db.session() as s:
-        s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == SENDING).values(
+        s.execute(update(OutboxMessage).where(mine, OutboxMessage.status == SENDING).values(
             status=PENDING, lease_until=None, attempts=OutboxMessage.attempts - 1, not_before=not_before or utcnow()))
 
 
@@ -247,6 +275,14 @@ def remaining(db: Database, channel: str) -> int:
     with db.session() as s:
         return s.scalar(select(func.count(OutboxMessage.id)).join(Campaign, Campaign.id == OutboxMessage.campaign_id).where(
             OutboxMessage.channel == channel, OutboxMessage.status.in_((PENDING, SENDING)), Campaign.status == "active"))
+
+
+def oldest_due(db: Database, channels: list[str]) -> dt.datetime | None:
+    """When the longest-waiting due row of an active campaign on `channels` became due (None: nothing due)."""
+    with db.session() as s:
+        return s.scalar(select(func.min(OutboxMessage.not_before)).join(Campaign, Campaign.id == OutboxMessage.campaign_id)
+                        .where(OutboxMessage.channel.in_(channels), OutboxMessage.status == PENDING,
+                               OutboxMessage.not_before <= utcnow(), Campaign.status == "active"))
 
 
 def counts(s: Session, campaign_ids: list[int] | None = None) -> dict[int, dict[str, int]]:

@@ -25,14 +25,14 @@ def pick(service: ConversationService, previous_runs: int) -> QuizQuestion | Non
 
 
 def expand(service: ConversationService, run_id: int, batch: int) -> int:
-    """One poll per recipient chat (a QuizPoll row each), `batch` users per transaction; safe to repeat."""
+    """One poll per recipient chat (a QuizPoll row each), `batch` chats per transaction; safe to repeat."""
     last, total = 0, 0
     while True:
         with service.db.session() as s:
             run = s.get(CampaignRun, run_id)
             q = service.quiz[run.quiz_id]
             people = s.execute(outbox.audience(s.get(Campaign, run.campaign_id), quiz=True)
-                               .where(Subscription.user_id > last).order_by(Subscription.user_id).limit(batch)).all()
+                               .where(Subscription.chat_id > last).order_by(Subscription.chat_id).limit(batch)).all()
             if not people:
                 run.status = "queued"
                 return total
@@ -51,7 +51,7 @@ def expand(service: ConversationService, run_id: int, batch: int) -> int:
                     row.payload = {"poll": out.quiz.poll, "question": q.question, "options": list(q.options),
                                    "choices": choices}
             total += len(fresh)
-            last = people[-1][0]
+            last = people[-1][1]
 
 
 @dataclass(frozen=True)

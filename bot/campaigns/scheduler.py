@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 import re
+from functools import partial
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -24,11 +25,12 @@ from bot import messages
 from bot.areas import ALL, find_area, load_areas
 from bot.campaigns import outbox, quiz
 from bot.campaigns.models import Campaign, CampaignRun
-from bot.campaigns.senders import TZ, _sleep, run_senders
+from bot.campaigns.senders import TZ, _sleep, quiet_ended, quiet_until, run_senders
 from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.knowledge.loaders import load_campaigns
 from bot.storage.models import utcnow
+from bot.supervise import add_check, supervise
 
 log = logging.getLogger(__name__)
 DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -159,21 +161,37 @@ class Campaigns:
             jobstores={"default": SQLAlchemyJobStore(engine=db.engine)}, timezone=TZ,
             job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE, "max_instances": 1})
         _context.update(service=self.service, settings=settings, scheduler=scheduler)
-        await asyncio.to_thread(sync_calendar, self.service, settings)
+        await db.run(sync_calendar, self.service, settings)
         scheduler.start()
-        await asyncio.to_thread(self._resume)
+        await db.run(self._resume)
         channels = [c for c in ("telegram", "zalo") if getattr(settings, f"{c}_bot_token")]
-        senders = asyncio.create_task(run_senders(db, settings, channels, stop))
+        senders = [asyncio.create_task(supervise(f"sender:{c}", partial(run_senders, db, settings, [c]), stop))
+                   for c in channels]
+        if channels:
+            add_check("outbox", partial(self.lag, channels))
         try:
             while not stop.is_set():
                 try:
-                    await asyncio.to_thread(sync_jobs, self.service, scheduler)
+                    await db.run(sync_jobs, self.service, scheduler)
                 except Exception:  # the database is away for a moment: try again next round
                     log.exception("campaigns: syncing jobs failed")
                 await _sleep(stop, settings.campaign_sync_seconds)
         finally:
             scheduler.shutdown(wait=False)
-            await senders
+            await asyncio.gather(*senders)
+
+    def lag(self, channels: list[str]) -> str:
+        """The health check of the senders: a due row waiting longer than OUTBOX_LAG_SECONDS is a problem
+        (a sender stuck or far behind); quiet hours do not count as waiting."""
+        now = utcnow()
+        if quiet_until(now, self.settings.quiet_hours):
+            return ""
+        due = outbox.oldest_due(self.service.db, channels)
+        if due is None:
+            return ""
+        due = due if due.tzinfo else due.replace(tzinfo=dt.timezone.utc)
+        waited = (now - max(due, quiet_ended(now, self.settings.quiet_hours) or due)).total_seconds()
+        return f"oldest due message waiting {waited:.0f} s" if waited > self.settings.outbox_lag_seconds else ""
 
     def _resume(self) -> None:
         """Runs cut short by a crash (status 'expanding') finish expanding; repeats are harmless."""

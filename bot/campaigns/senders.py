@@ -1,7 +1,8 @@
 """Per-channel senders: drain the outbox within the platform's limits and record every outcome.
 
 A sender claims a batch (about two seconds of work), and `concurrency` workers send its rows through
-one pacer: at most `rate` messages a second overall and a minimum gap per chat (Telegram: 1 s in a
+one pacer: at most `rate` messages a second overall (on PostgreSQL across every process, replies
+included: bot/storage/shared.py) and a minimum gap per chat (Telegram: 1 s in a
 private chat, 3 s in a group = 20 a minute). 429 pauses the whole channel for `retry_after`; 5xx,
 timeouts and network errors retry the row with backoff (`bot.backoff`), at most MAX_ATTEMPTS times;
 403 marks the user blocked and unsubscribed; other 4xx fail the row. When OUTAGE_AFTER sends in a row
@@ -9,12 +10,21 @@ fail that way, the platform is down, not one chat: the whole channel pauses (bac
 OUTAGE_PAUSES × OUTBOX_RETRY_SECONDS, 60 s by default), one message at a time probes the platform after
 each pause, and the rows wait without being failed, so an outage of any length loses no message.
 Nothing is sent during quiet hours: rows wait until morning.
+
+Leases: every row a sender holds (queued in memory, waiting for its rate slot, on the wire, or with its
+outcome not yet recorded) has its lease renewed every quarter lease. A row is sent only while its
+confirmed lease has at least half its length left; when the database is away long enough for the lease
+to lapse, the row is dropped from memory unsent and `recover` brings it back once. An outcome is
+recorded with retries, so a message that went out is never sent again because the database was away
+when it went. Database errors in the feed loop are logged and retried with backoff: the sender never
+stops on its own (and `bot.supervise` restarts it if anything else goes wrong).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 import time
 from collections import Counter
@@ -23,6 +33,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import messages
 from bot.backoff import backoff
@@ -32,10 +43,10 @@ from bot.channels.zalo import split_text as zalo_split_text
 from bot.config import Settings
 from bot.conversation.service import LETTERS
 from bot.storage.db import Database
+from bot.storage.shared import SharedRate
 from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
-logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs URLs, and Bot API URLs hold the token
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_ATTEMPTS = 6  # a row failing on its own (other rows go out) is given up after this many attempts
@@ -83,6 +94,17 @@ class Pacer:
             self._chats = {c: t for c, t in self._chats.items() if t > now}
         if at > now:
             await asyncio.sleep(at - now)
+
+
+def quiet_ended(now: dt.datetime, spec: str) -> dt.datetime | None:
+    """When the latest quiet hours (`spec`) ended, at or before `now`; None without quiet hours."""
+    if not spec.strip():
+        return None
+    local = now.astimezone(TZ)
+    end = local.replace(hour=int(spec.split("-")[1]), minute=0, second=0, microsecond=0)
+    if end > local:
+        end -= dt.timedelta(days=1)
+    return end.astimezone(dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -175,6 +197,7 @@ class Sender:
             self.transport = ZaloTransport(settings.zalo_api_base_url, settings.zalo_bot_token, http)
             rate = settings.zalo_rate_per_sec
         self.pacer = Pacer(rate)
+        self.shared = SharedRate(db, f"{channel}:send", rate)  # PostgreSQL: every worker's sends together
         self.batch = max(1, min(settings.outbox_batch, int(rate * 2)))
         self.zalo_window = dt.timedelta(hours=settings.zalo_push_window_hours)
         self._queue: asyncio.Queue[outbox.Claimed] = asyncio.Queue()
@@ -184,6 +207,11 @@ class Sender:
         self._failing = 0  # transient failures in a row on this channel, whatever the row
         self._outage_pauses = 0
         self._probe = asyncio.Lock()  # during an outage, one message at a time goes to the platform
+        self.lease = settings.outbox_lease_seconds
+        self._held: dict[int, outbox.Claimed] = {}  # claimed, outcome not recorded yet: leases renewed
+        self._leased_until: dict[int, float] = {}  # monotonic end of each held row's last confirmed lease
+        self._stopping = False
+        self._last_recover = 0.0
 
     async def _db(self, fn, *args):
         """Database work, one statement at a time on one thread: no writer contention inside a process."""
@@ -191,50 +219,127 @@ class Sender:
 
     async def run(self, stop: asyncio.Event) -> None:
         workers = [asyncio.create_task(self._worker()) for _ in range(max(1, self.settings.sender_concurrency))]
+        renewer = asyncio.create_task(self._renew())
         try:
             await self._feed(stop)
         finally:
-            held = []
+            self._stopping = True
+            queued = []
             while not self._queue.empty():
-                held.append(self._queue.get_nowait())
+                queued.append(self._queue.get_nowait())
                 self._queue.task_done()
-            await self._db(outbox.release, held)
+            try:
+                await self._db(outbox.release, queued)
+            except SQLAlchemyError as exc:  # their leases lapse and another sender takes them
+                log.warning("campaigns: %s sender: could not release %d rows at stop (%s)", self.channel, len(queued),
+                            type(exc).__name__)
+            for row in queued:
+                self._forget(row)
             await self._queue.join()  # rows in flight finish and are recorded
-            for w in workers:
-                w.cancel()
+            for task in (*workers, renewer):
+                task.cancel()
             self._db_thread.shutdown(wait=False)
             self._http_threads.shutdown(wait=False)
 
     async def _feed(self, stop: asyncio.Event) -> None:
-        last_recover = 0.0
+        failures = 0
         while not stop.is_set():
-            if self._queue.qsize() > self.batch // 2:
-                await _sleep(stop, 0.02)
-                continue
-            if (morning := quiet_until(utcnow(), self.settings.quiet_hours)) is not None:
-                await _sleep(stop, min(60.0, (morning - utcnow()).total_seconds()))
-                continue
-            if time.monotonic() - last_recover > min(5.0, self.settings.outbox_lease_seconds / 2):
-                last_recover = time.monotonic()
-                await self._db(outbox.recover, self.channel)
-            rows = await self._db(outbox.claim, self.channel, self.batch, self.settings.outbox_lease_seconds)
-            for row in rows:
-                self._queue.put_nowait(row)
+            try:
+                if await self._feed_once(stop):
+                    return
+                failures = 0
+            except SQLAlchemyError as exc:  # the database is away: wait and try again, never give up
+                failures += 1
+                delay = backoff(failures, 1.0, 30.0)
+                log.warning("campaigns: %s sender: database unavailable (%s, %d in a row); retrying in %.1f s",
+                            self.channel, type(exc).__name__, failures, delay)
+                await _sleep(stop, delay)
+
+    async def _feed_once(self, stop: asyncio.Event) -> bool:
+        """One round of the feed loop; True when `until_empty` and nothing is left."""
+        if self._queue.qsize() > self.batch // 2:
+            await _sleep(stop, 0.02)
+            return False
+        if (morning := quiet_until(utcnow(), self.settings.quiet_hours)) is not None:
+            await _sleep(stop, min(60.0, (morning - utcnow()).total_seconds()))
+            return False
+        if time.monotonic() - self._last_recover > min(5.0, self.lease / 2):
+            self._last_recover = time.monotonic()
+            await self._db(outbox.recover, self.channel, list(self._held))
+        started = time.monotonic()
+        rows = await self._db(outbox.claim, self.channel, self.batch, self.lease)
+        for row in rows:
+            self._held[row.id] = row
+            self._leased_until[row.id] = started + self.lease
+            self._queue.put_nowait(row)
+        if not rows:
+            if self.until_empty and self._queue.empty():
+                await self._queue.join()
+                if not await self._db(outbox.remaining, self.channel):
+                    return True
+            await _sleep(stop, 0.25)
+        return False
+
+    async def _renew(self) -> None:
+        """Every quarter lease, extend the leases of every row held; a row another sender took is let go."""
+        while True:
+            await asyncio.sleep(self.lease / 4)
+            rows = list(self._held.values())
             if not rows:
-                if self.until_empty and self._queue.empty():
-                    await self._queue.join()
-                    if not await self._db(outbox.remaining, self.channel):
-                        return
-                await _sleep(stop, 0.25)
+                continue
+            started = time.monotonic()
+            try:
+                mine = await self._db(outbox.renew, rows, self.lease)
+            except SQLAlchemyError as exc:
+                log.warning("campaigns: %s sender: renewing %d leases failed (%s)", self.channel, len(rows),
+                            type(exc).__name__)
+                continue
+            for row in rows:
+                if row.id in self._leased_until:
+                    self._leased_until[row.id] = started + self.lease if row.id in mine else 0.0
+
+    async def _leased(self, row: outbox.Claimed) -> bool:
+        """True while the row's confirmed lease has at least half its length left (waiting for a renewal when
+        it runs low); False once it lapsed: the row may be someone else's now, so it is not sent."""
+        while True:
+            left = self._leased_until.get(row.id, 0.0) - time.monotonic()
+            if left >= self.lease / 2:
+                return True
+            if left <= 0:
+                log.warning("campaigns: %s row %d: lease lapsed while the database was away; left to recovery",
+                            self.channel, row.id)
+                return False
+            await asyncio.sleep(min(0.2, left))
+
+    def _forget(self, row: outbox.Claimed) -> None:
+        self._held.pop(row.id, None)
+        self._leased_until.pop(row.id, None)
+
+    async def _record(self, fn, *args) -> None:
+        """Write an outcome (finish or release) for a held row; retried while the database is away, the row
+        staying held so its lease keeps being renewed. Given up only at stop, after a few tries."""
+        for attempt in itertools.count(1):
+            try:
+                return await self._db(fn, *args)
+            except SQLAlchemyError as exc:
+                if self._stopping and attempt >= 5:
+                    log.error("campaigns: %s sender: outcome not recorded at stop (%s)", self.channel,
+                              type(exc).__name__)
+                    return
+                delay = backoff(attempt, 0.5, 10.0)
+                log.warning("campaigns: %s sender: recording an outcome failed (%s); retrying in %.1f s",
+                            self.channel, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
 
     async def _worker(self) -> None:
         while True:
             row = await self._queue.get()
             try:
                 await self._deliver(row)
-            except Exception:  # a database hiccup: the lease brings the row back later
+            except Exception:  # a database hiccup before sending: the lease brings the row back later
                 log.exception("campaigns: %s sender failed on outbox row %d", self.channel, row.id)
             finally:
+                self._forget(row)
                 self._queue.task_done()
 
     async def _deliver(self, row: outbox.Claimed) -> None:
@@ -248,12 +353,16 @@ class Sender:
         morning = quiet_until(utcnow(), self.settings.quiet_hours)
         if hold > HOLD_LIMIT or morning:
             later = morning or utcnow() + dt.timedelta(seconds=hold)
-            return await self._db(outbox.release, [row], later)
+            return await self._record(outbox.release, [row], later)
         if not await self._db(outbox.still_wanted, row):
-            return await self._db(outbox.finish, row, SKIPPED, "unsubscribed")
+            return await self._record(outbox.finish, row, SKIPPED, "unsubscribed")
         if self.channel == "zalo" and not await self._db(outbox.zalo_may_push, row, self.zalo_window):
-            return await self._db(outbox.finish, row, SKIPPED, "zalo: chat did not write recently")
+            return await self._record(outbox.finish, row, SKIPPED, "zalo: chat did not write recently")
         await self.pacer.wait(row.chat, self.transport.gap(row))
+        if self.shared.shared:
+            await asyncio.sleep(await self._db(self.shared.wait))
+        if not await self._leased(row):
+            return
         result = await asyncio.get_running_loop().run_in_executor(self._http_threads, self.transport.send, row)
         retry_at = None
         if result.status == PENDING:
@@ -265,7 +374,7 @@ class Sender:
             elif row.attempts >= MAX_ATTEMPTS:
                 log.error("campaigns: %s row %d failed for good after %d attempts: %s", self.channel, row.id,
                           row.attempts, result.error)
-                return await self._db(outbox.finish, row, FAILED, result.error)
+                return await self._record(outbox.finish, row, FAILED, result.error)
             else:
                 delay = backoff(row.attempts, self.settings.outbox_retry_seconds, MAX_BACKOFF)
                 log.warning("campaigns: %s row %d: %s; attempt %d of %d, retrying in %.1f s", self.channel, row.id,
@@ -274,7 +383,7 @@ class Sender:
         else:
             self._note_answer()
         self.outcomes[result.status] += 1
-        await self._db(outbox.finish, row, result.status, result.error, retry_at, result.poll_id)
+        await self._record(outbox.finish, row, result.status, result.error, retry_at, result.poll_id)
 
     def _note_failure(self, error: str) -> bool:
         """Count a transient failure; True while the channel is in an outage (it then pauses the channel)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hmac
-import json
 import logging
 import re
 import time
@@ -44,9 +43,11 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.backoff import backoff
+from bot.channels.inbound import parse_json, read_body
 from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
+from bot.storage.shared import SharedRate
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "callback_query", "poll_answer"]
@@ -55,7 +56,6 @@ _COMMAND = re.compile(r"/(\w+)(?:@(\w+))?(?:\s+(.*))?", re.DOTALL)
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and the Bot API puts the token in the URL.
-logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 # -- rate limiting -------------------------------------------------------------------------------
@@ -102,8 +102,9 @@ class SendLimiter(BaseRateLimiter[int]):
     GROUP = (20 / 60, 20)
 
     def __init__(self, per_second: float, max_retries: int = 5, retry_seconds: float = 1.0,
-                 max_backoff: float = 30.0) -> None:
+                 max_backoff: float = 30.0, shared: SharedRate | None = None) -> None:
         self.overall = _Bucket(per_second, max(1.0, per_second))
+        self.shared = shared  # on PostgreSQL: the rate of every worker's sends together (bot/storage/shared.py)
         self.chats: dict[str, _Bucket] = {}
         self.max_retries, self.retry_seconds, self.max_backoff = max_retries, retry_seconds, max_backoff
 
@@ -127,6 +128,8 @@ class SendLimiter(BaseRateLimiter[int]):
             if chat is not None:
                 await chat.take()
             await self.overall.take()
+            if self.shared is not None and self.shared.shared:
+                await asyncio.sleep(await self.shared.db.run(self.shared.wait))
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as e:
@@ -258,7 +261,8 @@ class Channel:
             .token(settings.telegram_bot_token)
             .base_url(settings.telegram_api_base_url)  # `{base}{token}/{method}`: api.telegram.org or a local server
             .rate_limiter(SendLimiter(settings.telegram_rate_per_sec, settings.telegram_send_retries,
-                                      settings.telegram_retry_seconds))
+                                      settings.telegram_retry_seconds,
+                                      shared=SharedRate(service.db, "telegram:send", settings.telegram_rate_per_sec)))
             .connect_timeout(settings.api_timeout_seconds)  # a hanging API is a timeout, retried (SendLimiter)
             .read_timeout(settings.api_timeout_seconds)
             .write_timeout(settings.api_timeout_seconds)
@@ -301,11 +305,11 @@ class Channel:
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             return Response(status_code=403)
-        body = await request.body()
-        if len(body) > MAX_WEBHOOK_BYTES:
+        body = await read_body(request, MAX_WEBHOOK_BYTES)
+        if body is None:
             return Response(status_code=413)
         try:
-            update = Update.de_json(json.loads(body), self.application.bot)
+            update = Update.de_json(parse_json(body), self.application.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
             return Response(status_code=400)
         await self.application.update_queue.put(update)
@@ -352,12 +356,13 @@ class Channel:
         """Send the replies; a message addressed to another chat (a team member) is sent there,
         never quoting this chat's message, and one undeliverable chat does not stop the others."""
         failed: set[str] = set()
-        for out in await asyncio.to_thread(self.service.handle, msg):
-            chat_id = out.chat_id or msg.chat_id
-            if chat_id in failed:
-                continue
-            if not await self.send(chat_id, out, None if out.chat_id else quote):
-                failed.add(chat_id)
+        async with self.service.db.chat_lock(f"{CHANNEL}:{msg.chat_id}"):  # in order, across workers too
+            for out in await self.service.db.run(self.service.handle, msg):
+                chat_id = out.chat_id or msg.chat_id
+                if chat_id in failed:
+                    continue
+                if not await self.send(chat_id, out, None if out.chat_id else quote):
+                    failed.add(chat_id)
 
     # -- sending ---------------------------------------------------------------------------------
 
@@ -378,7 +383,7 @@ class Channel:
             return True
         except Forbidden as e:
             log.info("telegram: chat %s refused the message: %s", chat_id, e.message)
-            await asyncio.to_thread(self.service.mark_blocked, CHANNEL, chat_id)
+            await self.service.db.run(self.service.mark_blocked, CHANNEL, chat_id)
         except TelegramError as e:
             log.warning("telegram: sending to chat %s failed: %r", chat_id, e)
         return False
@@ -393,4 +398,4 @@ class Channel:
             correct_option_ids=[quiz.correct],
             explanation=shorten(" ".join(quiz.explanation.split()), PollLimit.MAX_EXPLANATION_LENGTH) or None,
         )
-        await asyncio.to_thread(self.service.register_poll, quiz.poll, sent.poll.id)
+        await self.service.db.run(self.service.register_poll, quiz.poll, sent.poll.id)

@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import messages
+from bot.channels.inbound import trusted_proxies
 from bot.channels.web_api import NO_STORE, WebApi
 from bot.config import Settings
 from bot.conversation.service import ConversationService
@@ -98,11 +99,12 @@ def create_app(
     service: ConversationService, settings: Settings, extra_routes: list[BaseRoute] = (), admin: WebAdmin | None = None
 ) -> Starlette:
     origins = allowed_origins(settings.web_allowed_origins)
-    admin = admin or WebAdmin(service, settings.knowledge_dir, settings.admin_cookie_secure)
+    admin = admin or web_admin(service, settings)
+    api = WebApi(service, settings.max_body_bytes, settings.web_client_max_requests, settings.web_client_window_seconds)
     routes = [
         Route("/", page, methods=["GET"]),
         Route("/widget.js", widget, methods=["GET"]),
-        *WebApi(service, settings.max_body_bytes).routes(),
+        *api.routes(),
         *admin.routes(),  # the web admin and the team's web inbox (bot/webadmin)
         *extra_routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -113,6 +115,10 @@ def create_app(
     ]
     handlers = {HTTPException: http_error, Exception: server_error}
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+
+
+def web_admin(service: ConversationService, settings: Settings) -> WebAdmin:
+    return WebAdmin(service, settings.knowledge_dir, settings.admin_cookie_secure)
 
 
 class _Server(uvicorn.Server):
@@ -128,7 +134,7 @@ class Channel:
         self.service = service
         self.settings = settings
         self._routes: list[BaseRoute] = []
-        self.admin = WebAdmin(service, settings.knowledge_dir, settings.admin_cookie_secure)
+        self.admin = web_admin(service, settings)
 
     def add_routes(self, routes: list[BaseRoute]) -> None:
         """Mount another channel's routes (its webhook) on this server."""
@@ -137,7 +143,11 @@ class Channel:
     async def run(self, stop: asyncio.Event) -> None:
         app = create_app(self.service, self.settings, self._routes, self.admin)
         host, port = self.settings.web_host, self.settings.web_port
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=5)
+        # X-Forwarded-For and -Proto are believed only from TRUSTED_PROXIES (uvicorn's own default
+        # trusts 127.0.0.1, where any local client could then choose its address)
+        proxies = [str(net) for net in trusted_proxies(self.settings.trusted_proxies)]
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=5,
+                                forwarded_allow_ips=proxies)
         server = _Server(config)
         serving = asyncio.create_task(self._serve(server, f"{host}:{port}"))
         stopping = asyncio.create_task(stop.wait())

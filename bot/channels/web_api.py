@@ -1,13 +1,14 @@
 """The web chat's JSON API: /api/ask (one answer), /api/chat (a conversation), /healthz.
 
 Every refusal is a 4xx JSON object: `error` in English for operators, `message` in Vietnamese for
-people. Bodies are read in pieces and refused (413) as soon as they exceed the limit.
+people. Bodies are read in pieces and refused (413) as soon as they exceed the limit
+(bot/channels/inbound.py). Each client address (see TRUSTED_PROXIES) has a budget of requests per
+window on /api/ask and /api/chat, whatever cookie it sends or drops (429 beyond it).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import secrets
@@ -17,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import messages
-from bot.conversation.service import ConversationService
+from bot import messages, supervise
+from bot.channels.inbound import client_address, parse_json, read_body
+from bot.conversation.service import ConversationService, FloodGuard
 from bot.conversation.types import IncomingMessage, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ VISITOR_COOKIE = "bdhvs_visitor"
 VISITOR_ID = re.compile(r"[0-9a-f]{32}")
 VISITOR_MAX_AGE = 365 * 24 * 3600
 NO_STORE = {"Cache-Control": "no-store"}
+HEALTH_TIMEOUT = 3.0  # seconds: /healthz answers "degraded" by then, whatever the database does
 
 
 class ApiError(Exception):
@@ -36,19 +39,6 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         return JSONResponse({"error": self.error, "message": self.message}, self.status, headers=NO_STORE)
-
-
-async def read_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or None when it is (or says it is) larger than `limit` bytes: read no further."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        return None
-    body = bytearray()
-    async for piece in request.stream():
-        body += piece
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 async def read_json_object(request: Request, limit: int) -> dict:
@@ -61,11 +51,9 @@ async def read_json_object(request: Request, limit: int) -> dict:
     if body is None:
         raise ApiError(413, f"body larger than {limit} bytes", messages.WEB_TOO_LARGE)
     try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ApiError(400, "body is not valid UTF-8") from None
+        data = parse_json(body)
     except ValueError as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc}") from None
+        raise ApiError(400, str(exc)) from None
     if not isinstance(data, dict):
         raise ApiError(422, "body must be a JSON object")
     return data
@@ -83,11 +71,12 @@ def text_field(data: dict, name: str) -> str:
     return value
 
 
-def incoming(data: dict, visitor: str) -> IncomingMessage:
-    """{"text": ...} (a command when it starts with '/') or {"button": data} -> an IncomingMessage."""
+def incoming(data: dict, visitor: str, client: str = "", new: bool = False) -> IncomingMessage:
+    """{"text": ...} (a command when it starts with '/') or {"button": data} -> an IncomingMessage.
+    `new`: the visitor id was minted for this request (no cookie), so the service stores it only if needed."""
     if ("text" in data) == ("button" in data):
         raise ApiError(422, "give exactly one of 'text' or 'button'", messages.WEB_NEED_QUESTION)
-    base = dict(channel="web", user_id=visitor, chat_id=visitor)
+    base = dict(channel="web", user_id=visitor, chat_id=visitor, client=client, new_identity=new)
     if "button" in data:
         return IncomingMessage(kind="button", data=text_field(data, "button"), **base)
     said = text_field(data, "text").strip()
@@ -105,9 +94,18 @@ def outgoing_json(message: OutgoingMessage) -> dict:
 
 
 class WebApi:
-    def __init__(self, service: ConversationService, max_body_bytes: int) -> None:
+    def __init__(self, service: ConversationService, max_body_bytes: int, client_requests: int = 60,
+                 client_window: float = 60.0) -> None:
         self.service = service
         self.limit = max_body_bytes
+        self.clients = FloodGuard(client_requests, client_window)  # per client address, both endpoints together
+
+    def _client(self, request: Request) -> str:
+        """The client's address; ApiError 429 when it has used up its budget."""
+        client = client_address(request)
+        if not self.clients.allow(client):
+            raise ApiError(429, "too many requests from this client address", messages.FLOOD)
+        return client
 
     def routes(self) -> list[Route]:
         return [
@@ -119,6 +117,7 @@ class WebApi:
     async def ask(self, request: Request) -> Response:
         """The same object as `python -m bot ask --json`."""
         try:
+            self._client(request)
             question = text_field(await read_json_object(request, self.limit), "question")
         except ApiError as exc:
             return exc.response()
@@ -131,10 +130,12 @@ class WebApi:
         if not known:
             visitor = secrets.token_hex(16)
         try:
-            msg = incoming(await read_json_object(request, self.limit), visitor)
+            client = self._client(request)
+            msg = incoming(await read_json_object(request, self.limit), visitor, client, new=not known)
         except ApiError as exc:
             return exc.response()
-        replies = await asyncio.to_thread(self.service.handle, msg)
+        async with self.service.db.chat_lock(f"web:{visitor}"):  # one message of a visitor at a time
+            replies = await self.service.db.run(self.service.handle, msg)
         mine = [m for m in replies if not m.chat_id or m.chat_id == visitor]  # never another chat's messages
         response = JSONResponse({"messages": [outgoing_json(m) for m in mine]}, headers=NO_STORE)
         if not known:
@@ -142,23 +143,31 @@ class WebApi:
         return response
 
     async def healthz(self, request: Request) -> Response:
+        """200 "ok" when the database answers and every background task is well (bot/supervise.py); else 503
+        "degraded", within HEALTH_TIMEOUT even when the database hangs."""
         manifest = self.service.engine.index.manifest
-        database = await asyncio.to_thread(self._database_state)
+        try:
+            database, background = await asyncio.wait_for(self.service.db.run(self._state), HEALTH_TIMEOUT)
+        except asyncio.TimeoutError:
+            log.warning("health check: the database did not answer within %.0f s", HEALTH_TIMEOUT)
+            database, background = "timeout", {}
+        healthy = database == "ok" and not background
         body = {
-            "status": "ok" if database == "ok" else "degraded",
+            "status": "ok" if healthy else "degraded",
             "index": {k: manifest.get(k) for k in ("chunks", "embedder", "built_at")},
             "database": database,
+            "background": background,
         }
-        return JSONResponse(body, 200 if database == "ok" else 503, headers=NO_STORE)
+        return JSONResponse(body, 200 if healthy else 503, headers=NO_STORE)
 
-    def _database_state(self) -> str:
+    def _state(self) -> tuple[str, dict[str, str]]:
         try:
             with self.service.db.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-            return "ok"
         except Exception as exc:  # any driver error means "unreachable" to a health check
             log.warning("health check: database unreachable: %s", type(exc).__name__)
-            return "error"
+            return "error", {}  # the tasks' own checks read the database too
+        return "ok", supervise.problems()
 
 
 def set_visitor_cookie(response: Response, visitor: str, secure: bool) -> None:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import re
 import time
-import weakref
 from collections import OrderedDict
 from urllib.parse import urlparse
 
@@ -24,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.backoff import backoff
+from bot.channels.inbound import parse_json, read_body
 from bot.channels.zalo_api import ZaloApi, ZaloError
 from bot.config import Settings
 from bot.conversation.service import ConversationService
@@ -129,7 +128,6 @@ class Channel:
         if self.webhook_url and not 8 <= len(self.secret) <= 256:
             raise ValueError("ZALO_SECRET_TOKEN must be 8 to 256 characters when ZALO_WEBHOOK_URL is set")
         self._tasks: set[asyncio.Task] = set()
-        self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._inbound: OrderedDict[str, tuple[float, int]] = OrderedDict()  # chat -> (last message, pushes since)
         self._push_lock = asyncio.Lock()
         self._last_push = 0.0
@@ -215,11 +213,11 @@ class Channel:
         given = request.headers.get("x-bot-api-secret-token", "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             return Response(status_code=403)
-        body = await request.body()
-        if len(body) > self.max_body:
+        body = await read_body(request, self.max_body)
+        if body is None:
             return Response(status_code=413)
         try:
-            update = json.loads(body)
+            update = parse_json(body)
         except ValueError:
             return Response(status_code=400)
         if isinstance(update, dict) and update.get("ok") is True and isinstance(update.get("result"), dict):
@@ -239,13 +237,12 @@ class Channel:
         task.add_done_callback(self._tasks.discard)
 
     async def _answer(self, msg: IncomingMessage) -> None:
-        lock = self._chat_locks.setdefault(msg.chat_id, asyncio.Lock())
-        async with lock:
+        async with self.service.db.chat_lock(f"zalo:{msg.chat_id}"):  # in order, across workers too
             try:
                 if msg.kind != "unsupported":
                     self._note_inbound(msg.chat_id)
                     await self._quietly(self.api.send_chat_action(msg.chat_id, "typing"))
-                for out in await asyncio.to_thread(self.service.handle, msg):
+                for out in await self.service.db.run(self.service.handle, msg):
                     await self.send(out.chat_id or msg.chat_id, out.text)
             except Exception:
                 log.exception("zalo: failed to answer a %s message", msg.kind)

@@ -7,13 +7,11 @@ The token is part of every URL, so nothing here ever puts a URL into a log or an
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import httpx
 
 # httpx logs every request URL at INFO, and the Bot API puts the token in the URL.
-logging.getLogger("httpx").setLevel(logging.WARNING)
 
 TIMEOUT = 408  # getUpdates: "no update within the timeout", not a failure
 

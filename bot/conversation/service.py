@@ -2,39 +2,52 @@
 
 Channel-agnostic: no platform code here. A channel that cannot show buttons (Zalo) gets the same
 choices as numbered lines, and the service remembers them so that '2' or 'B' picks one.
+
+A text message is, in this order: an emergency (the emergency numbers at once), small talk or a
+plain-word command (bot/intents.py), or a knowledge question, asked with the chat's previous question
+and entry as context and rendered by bot/render.py. A chat's state (`chat.state`) holds its pending
+numbered choices, the /themfaq or follow-up conversation going on, and `context`: the previous
+question, the entry answered, its conversation_log row and the screen of it shown last («Xem tiếp»).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import random
 import re
 import threading
 import time
-from collections import OrderedDict, defaultdict, deque
+from collections import OrderedDict, deque
 from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from bot import messages
+from bot import intents, messages, render
 from bot.admin.faq_store import FaqStore
 from bot.areas import ALL, Area, find_area
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import Chunk, QuizQuestion
 from bot.relay import commands as relay
-from bot.retrieval.engine import Answer, Engine
+from bot.relay.inbox import mask
+from bot.retrieval.engine import Answer, AskContext, Engine
 from bot.storage.db import Database
 from bot.storage.models import (
     Chat,
     Conversation,
     Escalation,
+    LabelledChoice,
     ProcessedMessage,
     QuizAnswer,
     QuizPoll,
     Subscription,
     User,
+    get_or_create,
+    parse_id,
+    utcnow,
 )
 from bot.textnorm import clean, fold
 
@@ -54,26 +67,43 @@ COMMANDS = {
 LETTERS = "ABCD"
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
 TOPIC_QUESTIONS = 6
+ESCALATIONS_PER_USER, ESCALATIONS_PER_CLIENT, ESCALATION_WINDOW = 5, 20, 3600.0  # questions to the team per hour
+PROCESSED_KEPT = dt.timedelta(days=7)  # platforms redeliver an update for a day at most
+PRUNE_EVERY = 3600.0  # seconds between sweeps of old processed-message keys (per process)
+
+log = logging.getLogger(__name__)
+CONTEXT_SECONDS = 30 * 60  # a question is read with the previous one only if that was asked this recently
 
 
 class FloodGuard:
-    """At most `limit` messages per user in `window` seconds (per process)."""
+    """At most `limit` events per key in `window` seconds (per process). Memory is bounded: keys
+    unseen for a window are forgotten, and beyond `max_keys` the least recently seen go first."""
 
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
+    def __init__(self, limit: int, window: float, max_keys: int = 100_000) -> None:
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()  # least recently seen first
         self._lock = threading.Lock()
 
     def allow(self, key: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            q = self._seen[key]
+            q = self._seen.pop(key, None) or deque()
+            self._seen[key] = q
             while q and now - q[0] > self.window:
                 q.popleft()
-            if len(q) >= self.limit:
-                return False
-            q.append(now)
-            return True
+            allowed = len(q) < self.limit
+            if allowed:
+                q.append(now)
+            while self._seen:
+                oldest = next(iter(self._seen.values()))
+                if len(self._seen) > self.max_keys or not oldest or now - oldest[-1] > self.window:
+                    self._seen.popitem(last=False)
+                else:
+                    break
+            return allowed
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
 
 class ConversationService:
@@ -93,6 +123,9 @@ class ConversationService:
         self.quiz = {q.id: q for q in quiz}
         self.areas = areas
         self.flood = FloodGuard(flood_limit, flood_window)
+        self.escalations = FloodGuard(ESCALATIONS_PER_USER, ESCALATION_WINDOW)
+        self.client_escalations = FloodGuard(ESCALATIONS_PER_CLIENT, ESCALATION_WINDOW)
+        self._next_prune = 0.0
         self._engine_lock = threading.Lock()  # the embedding engine is not shared across threads
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._catalogue: tuple[list[Chunk], dict[str, Chunk], list[str]] = ([], {}, [])
@@ -102,24 +135,62 @@ class ConversationService:
     # -- entry point ---------------------------------------------------------------------------
 
     def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
-        """Answer one message. Never raises for bad input; a database outage asks to retry."""
+        """Answer one message. Never raises for bad input; a database outage asks to retry.
+
+        The message's platform id is recorded in the same transaction as its work, so a failure
+        never marks it handled; a conflict with a concurrent transaction is retried once afresh."""
         if msg.kind == "unsupported":
             return [OutgoingMessage(messages.UNSUPPORTED_ACCOUNT)]  # protected account: store nothing
-        if self._seen_before(msg):
+        key = f"{msg.channel}:{msg.chat_id}:{msg.message_id}"[:160] if msg.message_id else ""
+        if key in self._recent:
             return []
         # Control characters (NUL included, which PostgreSQL refuses) and markup go at the door.
         msg = replace(msg, text=clean(msg.text), display_name=clean(msg.display_name))
         if not self.flood.allow(f"{msg.channel}:{msg.user_id}"):
             return [OutgoingMessage(messages.FLOOD)]
+        for attempt in (1, 2):
+            try:
+                out = self._handle_once(msg, key)
+                break
+            except IntegrityError as exc:  # e.g. a redelivery handled by another worker meanwhile
+                if attempt == 2:
+                    log.warning("conversation: %s twice on one message; asked to retry", type(exc.orig).__name__)
+                    return [OutgoingMessage(messages.RETRY_LATER)]
+            except OperationalError:
+                return [OutgoingMessage(messages.RETRY_LATER)]
+        if key:
+            self._recent[key] = None
+            if len(self._recent) > 10_000:
+                self._recent.popitem(last=False)
+        self._prune_processed()
+        return out
+
+    def _handle_once(self, msg: IncomingMessage, key: str) -> list[OutgoingMessage]:
+        with self.db.session() as s:
+            if key and s.get(ProcessedMessage, key) is not None:
+                return []  # a redelivered update, already answered
+            user, chat, created = self._identify(s, msg)
+            writes = _Writes(s)
+            out = self.relay.pending(s, user, msg.buttons) + self._dispatch(s, msg, user, chat)
+            if not msg.buttons:
+                out = [self._number_choices(chat, m) for m in out]
+            if key:
+                s.add(ProcessedMessage(key=key))
+            elif msg.new_identity and created and not writes.any():
+                s.rollback()  # a visitor without a cookie who only looked: keep no rows for them
+            return out
+
+    def _prune_processed(self) -> None:
+        """Forget processed-message keys older than PROCESSED_KEPT (at most every PRUNE_EVERY seconds)."""
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_EVERY
         try:
             with self.db.session() as s:
-                user, chat = self._identify(s, msg)
-                out = self.relay.pending(s, user, msg.buttons) + self._dispatch(s, msg, user, chat)
-                if not msg.buttons:
-                    out = [self._number_choices(chat, m) for m in out]
-                return out
+                s.execute(delete(ProcessedMessage).where(ProcessedMessage.created_at < utcnow() - PROCESSED_KEPT))
         except OperationalError:
-            return [OutgoingMessage(messages.RETRY_LATER)]
+            self._next_prune = now  # try again on the next message
 
     # -- dispatch ------------------------------------------------------------------------------
 
@@ -132,35 +203,100 @@ class ConversationService:
         if msg.kind == "button":
             return self._button(s, msg.data, msg, user, chat)
         if msg.kind == "poll_answer":
-            return self._poll_answer(s, msg.channel, msg.poll_id, msg.option, user)
+            poll = s.scalar(select(QuizPoll).where(QuizPoll.channel == msg.channel, QuizPoll.poll_id == msg.poll_id))
+            if poll is None or not msg.poll_id:
+                return [OutgoingMessage(messages.HELP)]
+            return self._poll_answer(s, poll, msg.option, user, native=True)
         if msg.kind != "text":
             return [OutgoingMessage(messages.NOT_TEXT)]
         text = msg.text.strip()
-        pending = (chat.state or {}).get("choices")
+        state = chat.state or {}
+        pending = state.get("choices")
         if pending and re.fullmatch(r"[0-9]{1,2}|[a-dA-D]", text):
             return self._pick_choice(s, text, pending, msg, user, chat)
         faq = self.relay.faq_text(s, text, user, chat)  # an admin's /themfaq conversation going on
         if faq is not None:
             return faq
-        followup = (chat.state or {}).get("followup")
-        chat.state = None
-        if followup and text:
-            return self.relay.followup(s, str(followup), text, user)
+        if intents.is_emergency(text):
+            return [OutgoingMessage(messages.EMERGENCY)]
+        chat.state = _keep(state, "context")
+        if state.get("followup") and text:
+            return self.relay.followup(s, str(state["followup"]), text, user)
+        said = intents.intent(text)
+        if said is not None:
+            out = self._intent(s, said, text, msg, user, chat)
+            if out is not None:
+                return out
+        if state.get("human") and text:
+            return self._escalate(s, text, msg, user, chat, None)
         return self._question(s, text, msg, user, chat)
+
+    def _intent(self, s: Session, said: intents.Intent, text: str, msg, user, chat) -> list[OutgoingMessage] | None:
+        """Small talk and plain-word commands; None when the words turn out to be a question after all."""
+        if said.name == "greeting":
+            return [OutgoingMessage(messages.GREETING, self._topic_rows())]
+        if said.name == "thanks":
+            return [OutgoingMessage(messages.THANKS)]
+        if said.name == "restart":
+            chat.state = None
+            return self._cmd_start(s, msg, user, chat)
+        if said.name == "unsubscribe":
+            return self._cmd_unsubscribe(s, msg, user, chat)
+        if said.name == "subscribe":
+            if not said.rest:
+                return [OutgoingMessage(messages.SUBSCRIBE_PROMPT, self._area_rows())]
+            if said.rest in ("all", "tat ca", "toan quoc", "ca nuoc"):
+                return [self._subscribe(s, user, chat, None)]
+            area = find_area(self.areas, said.rest)
+            return [self._subscribe(s, user, chat, area)] if area else None  # "đăng ký nhận tin nhắn …": a question
+        if said.name == "human":
+            if said.rest:
+                return self._escalate(s, text, msg, user, chat, None)
+            return self._ask_for_human(chat)
+        if said.name == "see_more":
+            return self._see_more(s, user, chat)
+        return None
+
+    def _ask_for_human(self, chat: Chat) -> list[OutgoingMessage]:
+        """The next text goes to the team; or, with one tap, the question just asked."""
+        context = (chat.state or {}).get("context") or {}
+        chat.state = {**(_keep(chat.state, "context") or {}), "human": 1}
+        rows = [[Button(messages.BUTTON_SEND_LAST, f"esc:{context['log']}")]] if context.get("log") else []
+        return [OutgoingMessage(messages.HUMAN_ASK, rows)]
 
     def _button(self, s: Session, data: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
         kind, _, arg = data.partition(":")
         if kind == "fb":
             return self._feedback(s, arg, user)
-        if kind == "rq":
+        if kind in ("rq", "cand", "more"):
             log_id, _, n = arg.partition(":")
-            log = s.get(Conversation, int(log_id)) if log_id.isdigit() else None
-            if log and log.user_id == user.id and n.isdigit() and int(n) < len(log.related):
-                return self._question(s, log.related[int(n)], msg, user, chat)
-        elif kind == "esc":
-            log = s.get(Conversation, int(arg)) if arg.isdigit() else None
+            log = _row(s, Conversation, log_id)
+            position = _index(n, 100)
+            if log is None or log.user_id != user.id or position is None:
+                return [OutgoingMessage(messages.HELP)]
+            if kind == "more":
+                return self._page(s, log, position, chat)
+            if kind == "cand":
+                return self._choose(s, log, position, msg, user, chat)
+            if position < len(log.related):
+                entry = self._faq_titled(log.related[position])
+                if entry is not None:
+                    return self._entry(s, entry.id, log.related[position], msg, user, chat)
+                return self._question(s, log.related[position], msg, user, chat)
+        elif kind == "wr":
+            log = _row(s, Conversation, arg)
             if log and log.user_id == user.id:
-                return self._escalate(s, log.question, user, chat, log.id)
+                others = [c for c in (log.candidates or []) if c.get("chunk_id") != log.chunk_id]
+                if not others:  # no runner-up was plausible enough: the related questions, then
+                    others = [{"chunk_id": c.id, "question": c.title} for q in log.related if (c := self._faq_titled(q))]
+                    log.candidates = others[:3]
+                if others:
+                    return [render.choices_message(messages.WRONG_MATCH, others, log.id)]
+                return [OutgoingMessage(messages.WRONG_MATCH_NONE, [[Button(messages.BUTTON_ESCALATE, f"esc:{log.id}")]])]
+        elif kind == "esc":
+            log = _row(s, Conversation, arg)
+            if log and log.user_id == user.id:
+                return self._escalate(s, log.question, msg, user, chat, log.id)
             return [OutgoingMessage(messages.ESCALATE_ASK)]
         elif kind == "af":
             return self.relay.faq_button(s, arg, user, chat)
@@ -169,30 +305,36 @@ class ConversationService:
         elif kind == "tp" and arg in self._topics():
             return [self._topic_questions(arg)]
         elif kind == "fq" and (entry := self._faq_entry(arg)):
-            return self._question(s, entry.title, msg, user, chat)
+            return self._entry(s, entry.id, entry.title, msg, user, chat)
         elif kind == "sub":
             area = None if arg == ALL else find_area(self.areas, arg)
             if arg == ALL or area:
                 return [self._subscribe(s, user, chat, area)]
         elif kind == "qa":
             poll_id, _, choice = arg.partition(":")
-            if choice.isdigit():
-                return self._poll_answer(s, msg.channel, poll_id, int(choice), user)
+            poll = _row(s, QuizPoll, poll_id)
+            if poll is not None and poll.chat_id == chat.id and (i := _index(choice, len(LETTERS))) is not None:
+                return self._poll_answer(s, poll, i, user)  # only a poll sent to this chat
         return [OutgoingMessage(messages.HELP)]
 
     def _pick_choice(self, s: Session, text: str, pending: list[str], msg, user, chat) -> list[OutgoingMessage]:
         index = int(text) - 1 if text.isdigit() else LETTERS.index(text.upper())
         if not 0 <= index < len(pending):
             return [OutgoingMessage(messages.CHOICE_UNKNOWN)]
-        chat.state = _keep_faq(chat.state)
+        chat.state = _keep(chat.state, "addfaq", "context")
         return self._button(s, pending[index], msg, user, chat)
 
     # -- questions -----------------------------------------------------------------------------
 
-    def ask(self, question: str) -> Answer:
-        """The engine's answer alone, outside any conversation (the web API); safe from any thread."""
+    def ask(self, question: str, context: AskContext | None = None) -> Answer:
+        """The engine's answer (alone for the web API, or with a chat's context); safe from any thread."""
         with self._engine_lock:
-            return self.engine.ask(question)
+            return self.engine.ask(question, context)
+
+    def answer_chunk(self, chunk_id: str, question: str = "") -> Answer | None:
+        """The answer for one entry a person picked; None when it no longer exists. Safe from any thread."""
+        with self._engine_lock:
+            return self.engine.answer_chunk(chunk_id, question)
 
     def search(self, query: str, k: int = 5) -> list:
         """The top knowledge-base chunks with their scores (relay tools); safe from any thread."""
@@ -200,34 +342,69 @@ class ConversationService:
             return self.engine.search(query, k)
 
     def _question(self, s: Session, text: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
-        answer = self.ask(text)
+        context = ((chat.state or {}).get("context")) or {}
+        recent = time.time() - float(context.get("at", 0)) <= CONTEXT_SECONDS
+        asked = AskContext(context["question"], context.get("chunk_id", "")) if context.get("question") and recent else None
+        answer = self.ask(text, asked)
+        return self._reply(s, text, answer, msg, user, chat)
+
+    def _entry(self, s: Session, chunk_id: str, question: str, msg, user, chat) -> list[OutgoingMessage]:
+        """The answer for an entry the person picked (a topic's question, a related question)."""
+        answer = self.answer_chunk(chunk_id, question)
+        if answer is None:
+            return self._question(s, question, msg, user, chat)
+        return self._reply(s, question, answer, msg, user, chat)
+
+    def _reply(self, s: Session, question: str, answer: Answer, msg, user, chat) -> list[OutgoingMessage]:
+        """Log the question and its answer, remember them as the chat's context, render the first screen."""
         log = Conversation(
-            user_id=user.id, chat_id=chat.id, channel=msg.channel, question=text[:4000], chunk_id=answer.chunk_id,
+            user_id=user.id, chat_id=chat.id, channel=msg.channel, question=mask(question)[:4000], chunk_id=answer.chunk_id,
             topic=answer.topic, answered=answer.answered, confidence=answer.confidence, related=answer.related,
-            latency_ms=answer.latency_ms,
+            candidates=answer.candidates, latency_ms=answer.latency_ms,
         )
         s.add(log)
         s.flush()
-        return [self._render_answer(answer, log.id)]
+        self._remember(chat, question, answer.chunk_id if answer.answered else "", log.id, 0)
+        return [render.answer_message(answer, log.id)]
 
-    def _render_answer(self, answer: Answer, log_id: int) -> OutgoingMessage:
-        if not answer.answered:
-            if answer.answer == messages.DECLINE_EMPTY:
-                return OutgoingMessage(answer.answer)
-            rows = [[Button(messages.TOPIC_NAMES[t], f"tp:{t}")] for t in answer.topics if t in messages.TOPIC_NAMES]
-            rows.append([Button(messages.BUTTON_ESCALATE, f"esc:{log_id}")])
-            return OutgoingMessage(answer.answer, rows)
-        text = answer.answer
-        if answer.sources:
-            text += f"\n\n{messages.SOURCE_PREFIX}: " + "; ".join(src["title"] for src in answer.sources)
-        rows = [[Button(messages.BUTTON_LIKE, f"fb:{log_id}:1"), Button(messages.BUTTON_DISLIKE, f"fb:{log_id}:-1")]]
-        rows += [[Button(q, f"rq:{log_id}:{i}")] for i, q in enumerate(answer.related[:3])]
-        rows.append([Button(messages.BUTTON_ESCALATE, f"esc:{log_id}")])
-        return OutgoingMessage(text, rows)
+    def _remember(self, chat: Chat, question: str, chunk_id: str, log_id: int, page: int) -> None:
+        context = {"question": question[:500], "chunk_id": chunk_id, "log": log_id, "page": page, "at": time.time()}
+        chat.state = {**(_keep(chat.state, "addfaq") or {}), "context": context}
+
+    def _choose(self, s: Session, log: Conversation, index: int, msg, user, chat) -> list[OutgoingMessage]:
+        """A person picked one of the entries offered for their question: answer it, keep the labelled example."""
+        offered = log.candidates or []
+        if not 0 <= index < len(offered):
+            return [OutgoingMessage(messages.HELP)]
+        chosen = offered[index]
+        answer = self.answer_chunk(str(chosen.get("chunk_id", "")), log.question)
+        if answer is None:  # the entry was removed meanwhile
+            return self._question(s, log.question, msg, user, chat)
+        s.add(LabelledChoice(conversation_id=log.id, question=log.question, chunk_id=answer.chunk_id,
+                             shown_chunk_id=log.chunk_id if log.answered else ""))
+        log.chunk_id, log.topic, log.answered = answer.chunk_id, answer.topic, True
+        self._remember(chat, log.question, answer.chunk_id, log.id, 0)
+        return [render.answer_message(answer, log.id)]
+
+    def _page(self, s: Session, log: Conversation, page: int, chat: Chat) -> list[OutgoingMessage]:
+        """Screen `page` of the entry a question was answered with («Xem tiếp»)."""
+        answer = self.answer_chunk(log.chunk_id, log.question) if log.answered and log.chunk_id else None
+        if answer is None or page >= len(render.pages(answer)):
+            return [OutgoingMessage(messages.NOTHING_MORE)]
+        self._remember(chat, log.question, log.chunk_id, log.id, page)
+        return [render.answer_message(answer, log.id, page)]
+
+    def _see_more(self, s: Session, user: User, chat: Chat) -> list[OutgoingMessage]:
+        """The words «xem tiếp»: the next screen of the chat's last answer."""
+        context = (chat.state or {}).get("context") or {}
+        log = s.get(Conversation, context["log"]) if isinstance(context.get("log"), int) else None
+        if log is None or log.user_id != user.id:
+            return [OutgoingMessage(messages.NOTHING_MORE)]
+        return self._page(s, log, int(context.get("page", 0)) + 1, chat)
 
     def _feedback(self, s: Session, arg: str, user: User) -> list[OutgoingMessage]:
         log_id, _, value = arg.partition(":")
-        log = s.get(Conversation, int(log_id)) if log_id.isdigit() else None
+        log = _row(s, Conversation, log_id)
         if log is None or log.user_id != user.id or value not in ("1", "-1"):
             return [OutgoingMessage(messages.HELP)]
         log.feedback = int(value)
@@ -235,9 +412,15 @@ class ConversationService:
             return [OutgoingMessage(messages.FEEDBACK_THANKS)]
         return [OutgoingMessage(messages.FEEDBACK_SORRY, [[Button(messages.BUTTON_ESCALATE, f"esc:{log.id}")]])]
 
-    def _escalate(self, s: Session, question: str, user: User, chat: Chat, log_id: int | None) -> list[OutgoingMessage]:
-        """The acknowledgement, then notices for the on-duty team members of the citizen's area."""
-        esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=question[:4000], area=user.area)
+    def _escalate(self, s: Session, question: str, msg: IncomingMessage, user: User, chat: Chat,
+                  log_id: int | None) -> list[OutgoingMessage]:
+        """The acknowledgement, then notices for the on-duty team members of the citizen's area.
+        At most ESCALATIONS_PER_USER per person and ESCALATIONS_PER_CLIENT per client address an hour."""
+        if not self.escalations.allow(f"{msg.channel}:{msg.user_id}") or (
+            msg.client and not self.client_escalations.allow(f"{msg.channel}:{msg.client}")
+        ):
+            return [OutgoingMessage(messages.ESCALATE_TOO_MANY)]
+        esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=mask(question)[:4000], area=user.area)
         s.add(esc)
         s.flush()
         return [OutgoingMessage(messages.ESCALATED.format(id=esc.id))] + self.relay.escalated(s, esc, user.channel)
@@ -251,7 +434,7 @@ class ConversationService:
     # -- commands ------------------------------------------------------------------------------
 
     def _cmd_start(self, s, msg, user, chat) -> list[OutgoingMessage]:
-        name = msg.display_name.strip() or "bạn"
+        name = msg.display_name.strip() or messages.WELCOME_NAME
         return [OutgoingMessage(messages.WELCOME.format(name=name), self._topic_rows())]
 
     def _cmd_help(self, s, msg, user, chat) -> list[OutgoingMessage]:
@@ -272,6 +455,9 @@ class ConversationService:
     def _faq_entry(self, entry_id: str) -> Chunk | None:
         return self.chunk(f"faq:{entry_id}")
 
+    def _faq_titled(self, title: str) -> Chunk | None:
+        return next((c for c in self._current()[1].values() if c.kind == "faq" and c.title == title), None)
+
     def _topics(self) -> list[str]:
         return self._current()[2]
 
@@ -286,13 +472,16 @@ class ConversationService:
     def _cmd_human(self, s, msg, user, chat) -> list[OutgoingMessage]:
         question = msg.text.strip()
         if not question:
-            return [OutgoingMessage(messages.ESCALATE_ASK)]
-        return self.relay.followup_in(s, question, user) or self._escalate(s, question, user, chat, None)
+            return self._ask_for_human(chat)
+        return self.relay.followup_in(s, question, user) or self._escalate(s, question, msg, user, chat, None)
 
     def _cmd_relay(self, s, msg, user, chat) -> list[OutgoingMessage]:
         return self.relay.command(s, msg, user, chat)
 
     def _cmd_cancel(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        if (chat.state or {}).get("human"):
+            chat.state = _keep(chat.state, "context")
+            return [OutgoingMessage(messages.ADDFAQ_CANCELLED)]
         return self.relay.faq.cancel(chat)
 
     def _cmd_subscribe(self, s, msg, user, chat) -> list[OutgoingMessage]:
@@ -356,11 +545,9 @@ class ConversationService:
             if user is not None:
                 user.blocked_bot = True
 
-    def _poll_answer(self, s: Session, channel: str, poll_id: str, option: int, user: User) -> list[OutgoingMessage]:
-        poll = s.get(QuizPoll, int(poll_id)) if poll_id.isdigit() and channel != "telegram" else None
-        if poll is None:
-            poll = s.scalar(select(QuizPoll).where(QuizPoll.channel == channel, QuizPoll.poll_id == poll_id))
-        q = self.quiz.get(poll.quiz_id) if poll else None
+    def _poll_answer(self, s: Session, poll: QuizPoll, option: int, user: User, native: bool = False) -> list[OutgoingMessage]:
+        """Score an answer; `native`: the platform's own quiz poll, which shows the result itself."""
+        q = self.quiz.get(poll.quiz_id)
         if q is None or not 0 <= option < len(q.options):
             return [OutgoingMessage(messages.HELP)]
         try:
@@ -368,8 +555,8 @@ class ConversationService:
                 s.add(QuizAnswer(user_id=user.id, poll_id=poll.id, quiz_id=q.id, choice=option, correct=option == q.answer))
         except IntegrityError:
             return [OutgoingMessage(messages.QUIZ_ALREADY)]
-        if channel == "telegram":
-            return []  # Telegram shows the result and explanation in the poll itself
+        if native:
+            return []
         if option == q.answer:
             return [OutgoingMessage(messages.QUIZ_RIGHT.format(explanation=q.explanation))]
         right = f"{LETTERS[q.answer]}. {q.options[q.answer]}"
@@ -387,38 +574,14 @@ class ConversationService:
 
     # -- state ---------------------------------------------------------------------------------
 
-    def _identify(self, s: Session, msg: IncomingMessage) -> tuple[User, Chat]:
-        user = s.scalar(select(User).where(User.channel == msg.channel, User.external_id == msg.user_id))
-        if user is None:
-            user = User(channel=msg.channel, external_id=msg.user_id, display_name=msg.display_name[:128])
-            s.add(user)
-        elif user.blocked_bot:
+    def _identify(self, s: Session, msg: IncomingMessage) -> tuple[User, Chat, bool]:
+        """The sender and the chat, created when new (race-safe); True when either was created now."""
+        user, new_user = get_or_create(s, User, {"channel": msg.channel, "external_id": msg.user_id},
+                                       display_name=msg.display_name[:128])
+        if user.blocked_bot:
             user.blocked_bot = False  # writing again means they unblocked the bot
-        chat = s.scalar(select(Chat).where(Chat.channel == msg.channel, Chat.external_id == msg.chat_id))
-        if chat is None:
-            chat = Chat(channel=msg.channel, external_id=msg.chat_id, kind=msg.chat_type)
-            s.add(chat)
-        s.flush()
-        return user, chat
-
-    def _seen_before(self, msg: IncomingMessage) -> bool:
-        """True for a message id already handled (a platform redelivering an update)."""
-        if not msg.message_id:
-            return False
-        key = f"{msg.channel}:{msg.chat_id}:{msg.message_id}"[:160]
-        if key in self._recent:
-            return True
-        self._recent[key] = None
-        if len(self._recent) > 10_000:
-            self._recent.popitem(last=False)
-        try:
-            with self.db.session() as s:
-                s.add(ProcessedMessage(key=key))
-        except IntegrityError:
-            return True  # another worker process took it
-        except OperationalError:
-            return False
-        return False
+        chat, new_chat = get_or_create(s, Chat, {"channel": msg.channel, "external_id": msg.chat_id}, kind=msg.chat_type)
+        return user, chat, new_user or new_chat
 
     def _number_choices(self, chat: Chat, out: OutgoingMessage) -> OutgoingMessage:
         """For channels without buttons: list the choices as numbers (quiz options as letters)."""
@@ -431,10 +594,44 @@ class ConversationService:
             label = b.label if is_quiz else f"{i + 1}. {b.label}"
             lines.append(label)
         lines += ["", messages.QUIZ_CHOICE_PROMPT if is_quiz else messages.CHOICE_PROMPT]
-        chat.state = {**(_keep_faq(chat.state) or {}), "choices": [b.data for b in choices]}
+        chat.state = {**(_keep(chat.state, "addfaq", "context", "human") or {}), "choices": [b.data for b in choices]}
         return OutgoingMessage("\n".join(lines), chat_id=out.chat_id)
 
 
-def _keep_faq(state: dict | None) -> dict | None:
-    """Only the /themfaq conversation of a chat's state (numbered choices come and go inside it)."""
-    return {"addfaq": state["addfaq"]} if state and "addfaq" in state else None
+def _row(s: Session, model: type, text: str):
+    """The row whose id is `text` as sent back in button data, or None (not an id, or no such row)."""
+    row_id = parse_id(text)
+    return s.get(model, row_id) if row_id is not None else None
+
+
+def _index(text: str, size: int) -> int | None:
+    """A position 0..size-1 written in ASCII digits, or None."""
+    if not (0 < len(text) <= 2 and text.isascii() and text.isdigit()):
+        return None
+    return int(text) if int(text) < size else None
+
+
+class _Writes:
+    """Whether a session wrote anything after this point (rows added, changed or deleted, ORM or SQL)."""
+
+    def __init__(self, s: Session) -> None:
+        self._seen = False
+        event.listen(s, "before_flush", self._flush)
+        event.listen(s, "do_orm_execute", self._execute)
+
+    def _flush(self, session: Session, _context, _instances) -> None:
+        if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+            self._seen = True
+
+    def _execute(self, state) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            self._seen = True
+
+    def any(self) -> bool:
+        return self._seen
+
+
+def _keep(state: dict | None, *keys: str) -> dict | None:
+    """Only these parts of a chat's state (numbered choices, for one, come and go)."""
+    kept = {k: state[k] for k in keys if state and k in state}
+    return kept or None

@@ -29,6 +29,8 @@ class IncomingMessage:
     chat_type: str = "private"  # private | group
     language: str = "vi"
     buttons: bool = True  # whether the channel can show buttons; if not, choices are numbered
+    client: str = ""  # who sent it across identities (the web's client address), for limits; empty: the user
+    new_identity: bool = False  # the channel made up this user for this message (a web visitor without a cookie)
 
 
 @dataclass(frozen=True)

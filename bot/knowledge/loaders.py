@@ -12,6 +12,7 @@ import yaml
 
 from bot.accents import AccentRestorer
 from bot.knowledge import plaintext
+from bot.knowledge.allowlist import safe_ref
 from bot.knowledge.models import (
     AllowItem,
     Campaign,
@@ -129,7 +130,10 @@ def _source_title(source: Any, where: str) -> tuple[str, str]:
     if isinstance(source, str):
         return clean(source), ""
     if isinstance(source, dict) and source.get("title"):
-        return clean(str(source["title"])), str(source.get("url") or "")
+        url = str(source.get("url") or "")
+        if not safe_ref(url):
+            raise KnowledgeError(f"{where}: source url {url[:80]!r} must be an http(s) address or a relative link")
+        return clean(str(source["title"])), url
     raise KnowledgeError(f"{where}: 'source' needs a title (document number, issuer, date)")
 
 

@@ -16,19 +16,30 @@ from sqlalchemy.orm import Session
 from bot.areas import ALL
 from bot.relay.models import FaqDraft, RelayMessage, RoleGrant
 from bot.relay.roles import aware
-from bot.storage.models import Chat, Escalation, User, utcnow
+from bot.storage.models import Chat, Escalation, User, parse_id, utcnow
 
 INBOX_LIMIT = 20
 WAITING = ("open", "claimed")
 PREVIEW_CHARS = 300
-# Phone, ID-card and bank account numbers (6+ digits, maybe grouped by spaces, dots or dashes) and e-mails.
-_NUMBER = re.compile(r"\+?\d(?:[\s.\-]?\d){5,}")
+# A run of digits with separators between them: spaces, dots, dashes, slashes, commas, underscores,
+# parentheses ('(091) 234 5678', '+84 912 345 678', '0912/345/678').
+_NUMBER = re.compile(r"\+?\(?\d(?:[\s.\-/,_()]{0,3}\d)+")
+_PLAIN_SEPARATORS = re.compile(r"[\d\s.\-+]*")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
+def _personal(run: str) -> bool:
+    """Phone, ID-card and bank account numbers: 9+ digits however grouped, or 6+ grouped only by
+    spaces, dots or dashes (so dates like 16/6/2025 and document numbers like 1169/QĐ-TTg stay)."""
+    digits = sum(ch.isdigit() for ch in run)
+    return digits >= 9 or (digits >= 6 and _PLAIN_SEPARATORS.fullmatch(run) is not None)
+
+
 def mask(text: str) -> str:
+    """The one masking of personal numbers and e-mail addresses, applied before a citizen's text is
+    stored (questions, escalations, follow-ups, drafts) and again wherever staff read it."""
     text = _EMAIL.sub("[email]", text)
-    return _NUMBER.sub(lambda m: "•" * 4 + m.group()[-2:], text)
+    return _NUMBER.sub(lambda m: "•" * 4 + m.group()[-2:] if _personal(m.group()) else m.group(), text)
 
 
 def preview(text: str) -> str:
@@ -57,8 +68,8 @@ def waiting_questions(s: Session, areas: list[str]) -> list[Escalation]:
 
 def by_id(s: Session, esc_id: str) -> Escalation | None:
     """An escalation by its '#12' or '12' as typed (ASCII digits only)."""
-    match = re.fullmatch(r"#?([0-9]{1,9})", esc_id.strip())
-    return s.get(Escalation, int(match[1])) if match else None
+    row_id = parse_id(esc_id)
+    return s.get(Escalation, row_id) if row_id is not None else None
 
 
 def visible(s: Session, esc_id: str, areas: list[str]) -> Escalation | None:
@@ -97,7 +108,7 @@ def reopen(s: Session, esc: Escalation, citizen: User, text: str) -> None:
     """A citizen's follow-up: an answered question opens again; a waiting one just gets the text."""
     if esc.status == "answered":
         esc.status, esc.reopened = "open", esc.reopened + 1
-    s.add(RelayMessage(escalation_id=esc.id, author="citizen", user_id=citizen.id, text=text))
+    s.add(RelayMessage(escalation_id=esc.id, author="citizen", user_id=citizen.id, text=mask(text)))
 
 
 def thread(s: Session, esc: Escalation) -> list[RelayMessage]:

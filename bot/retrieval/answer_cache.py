@@ -9,7 +9,7 @@ an Answer is about 1–3 KB, so the default 2,048 entries hold at most about 6 M
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import re
 import threading
 from collections import OrderedDict
@@ -27,7 +27,7 @@ def question_key(question: str) -> str:
 
 
 class AnswerCache(Generic[T]):
-    """A thread-safe LRU of dataclass answers; `get` returns a copy, so callers may change it."""
+    """A thread-safe LRU of answers; `get` returns a deep copy, so callers may change what they get."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.max_entries = max_entries
@@ -43,13 +43,13 @@ class AnswerCache(Generic[T]):
                 return None
             self._items.move_to_end(key)
             self.hits += 1
-        return dataclasses.replace(item)
+        return copy.deepcopy(item)
 
     def put(self, key: Hashable, value: T) -> None:
         if self.max_entries <= 0:
             return
         with self._lock:
-            self._items[key] = dataclasses.replace(value)
+            self._items[key] = copy.deepcopy(value)
             self._items.move_to_end(key)
             while len(self._items) > self.max_entries:
                 self._items.popitem(last=False)

@@ -22,6 +22,7 @@ from bot import messages
 from bot.accents import AccentRestorer
 from bot.knowledge.models import Chunk
 from bot.retrieval import evidence
+from bot.retrieval.answer_cache import AnswerCache, question_key
 from bot.retrieval.embedders import Embedder
 from bot.retrieval.lexical import STOPWORDS, LexicalIndex, accented_terms, content_terms, document_terms, query_terms
 from bot.retrieval.store import LoadedIndex, Unit
@@ -158,6 +159,7 @@ class Engine:
         self._accented_terms = [set(t) for t in accented]
         self._accented_titles = titles
         self._facts = [evidence.entry_facts(c.title, c.alternatives, c.text) for c in self.chunks]
+        self.answers: AnswerCache[Answer] = AnswerCache()
         self.restorer = AccentRestorer()
         for c in self.chunks:
             if c.kind != "source" or has_diacritics(c.text[:200]):
@@ -166,9 +168,20 @@ class Engine:
     # -- public -------------------------------------------------------------------------------
 
     def ask(self, question: str, context: AskContext | None = None) -> Answer:
+        """The reply to a question; a repeated one (same words, same context if it is a follow-up)
+        comes from the answer cache, which belongs to the current chunk table: a live FAQ edit
+        swaps in a new, empty one (replace_chunks), so no answer outlives the index it came from."""
         started = time.perf_counter()
+        text = clean(question)[:MAX_QUESTION_CHARS]
+        leaning = context if context and _follow_up(text) is not None else None
+        key = (question_key(text), leaning.previous_question if leaning else "", leaning.previous_chunk_id if leaning else "")
         with self.lock:
-            answer = self._ask(question, context)
+            answers = self.answers
+            answer = answers.get(key)
+            if answer is None:
+                answer = self._ask(question, context)
+                answers.put(key, answer)
+        answer.question = question
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer
 

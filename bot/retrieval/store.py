@@ -240,13 +240,27 @@ class LoadedIndex:
     vectors: faiss.Index
 
 
+MANIFEST_FIELDS = {"format": int, "content_hash": str, "embedder": str, "dimension": int, "chunks_file": str, "vectors_file": str}
+
+
 def read_manifest(index_dir: Path) -> dict | None:
+    """The manifest, None when there is none; IndexUnavailable (with the rebuild command) when damaged."""
     try:
-        return json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         raise IndexUnavailable(f"index manifest in {index_dir} is unreadable ({exc}); run `python -m bot index build`") from exc
+    if not isinstance(manifest, dict):
+        raise IndexUnavailable(f"index manifest in {index_dir} is not a JSON object; run `python -m bot index build`")
+    if manifest.get("format") != FORMAT_VERSION:
+        return manifest  # another format: index_state calls it missing, and it is rebuilt
+    bad = [k for k, kind in MANIFEST_FIELDS.items() if not isinstance(manifest.get(k), kind) or isinstance(manifest.get(k), bool)]
+    if bad:
+        raise IndexUnavailable(
+            f"index manifest in {index_dir} lacks or garbles {', '.join(bad)}; run `python -m bot index build`"
+        )
+    return manifest
 
 
 def index_state(index_dir: Path, kb_dir: Path, embedder_id: str) -> str:
@@ -270,6 +284,8 @@ def load_index(index_dir: Path) -> LoadedIndex:
         vectors = faiss.read_index(str(index_dir / manifest["vectors_file"]))
         chunks = [Chunk(**{**c, "source": Provenance(**c["source"]), "alternatives": tuple(c["alternatives"]), "tags": tuple(c["tags"])}) for c in table["chunks"]]
         units = [Unit(c, t, k) for c, k, t in table["units"]]
+        if any(not isinstance(u.chunk, int) or not 0 <= u.chunk < len(chunks) or not isinstance(u.text, str) for u in units):
+            raise ValueError("a retrieval unit points at no chunk")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexUnavailable(
             f"index in {index_dir} is damaged ({type(exc).__name__}: {exc}); rebuild it with `python -m bot index build`"

@@ -5,12 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+MAX_ID = 2**31 - 1  # an INTEGER primary key, on SQLite and PostgreSQL alike
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+def parse_id(text: object) -> int | None:
+    """A row id as typed or sent back in button data ('12', '#12'), or None: ASCII digits only, 1..MAX_ID."""
+    text = str(text).strip().removeprefix("#")
+    if not (0 < len(text) <= 10 and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
 
 
 class Base(DeclarativeBase):
@@ -74,6 +86,8 @@ class Conversation(Base):
     answered: Mapped[bool] = mapped_column(Boolean)
     confidence: Mapped[float] = mapped_column(Float)
     related: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # the other entries offered (clarify) or behind «Không đúng câu tôi hỏi": [{"chunk_id", "question"}]
+    candidates: Mapped[Optional[list[Any]]] = mapped_column(JSON, nullable=True, default=list)
     feedback: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # +1 / -1
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
@@ -125,6 +139,22 @@ class QuizAnswer(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
+class LabelledChoice(Base):
+    """A person picked the entry that answers their question (a clarify candidate, or one offered after
+    «Không đúng câu tôi hỏi»): a labelled example for evaluation and tuning."""
+
+    __tablename__ = "labelled_choices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("conversation_log.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    question: Mapped[str] = mapped_column(Text)
+    chunk_id: Mapped[str] = mapped_column(String(160))  # the entry the person chose
+    shown_chunk_id: Mapped[str] = mapped_column(String(160), default="")  # the entry the bot had answered, if any
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
 class ProcessedMessage(Base):
     """Platform message ids already handled, so a redelivered update is not answered twice."""
 
@@ -134,7 +164,32 @@ class ProcessedMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
+def get_or_create(s: Session, model: type, keys: dict[str, Any], **values: Any) -> tuple[Any, bool]:
+    """The row of `model` with these unique `keys`, inserted with `values` when missing; (row, created).
+
+    Safe when several transactions create the same row at once: the insert is ON CONFLICT DO NOTHING
+    (PostgreSQL waits for the other transaction, then sees its row), so no IntegrityError is raised.
+    """
+    query = select(model).filter_by(**keys)
+    row = s.scalar(query)
+    if row is not None:
+        return row, False
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(model).values(**keys, **values).on_conflict_do_nothing(index_elements=list(keys))
+    created = s.execute(insert.returning(model.id)).first() is not None  # rowcount is -1 on PostgreSQL here
+    return s.scalar(query), created
+
+
 __all__ = [
     "Base", "User", "Chat", "Subscription", "Conversation", "Escalation", "QuizPoll", "QuizAnswer",
-    "ProcessedMessage",
+    "ProcessedMessage", "LabelledChoice", "get_or_create", "parse_id", "MAX_ID",
 ]
+
+
+class RateSlot(Base):
+    """A rate shared by every process (bot.storage.shared): the next free instant of `key`."""
+
+    __tablename__ = "rate_slots"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch

@@ -30,13 +30,13 @@ from bot import messages
 from bot.admin import drafts
 from bot.admin.faq_store import FaqStore, ImportRejected, parse_row
 from bot.admin.reports import TZ, build_report, parse_period, sheets, write_chart, write_report
-from bot.channels.web_api import read_body
+from bot.channels.inbound import client_address, read_body
 from bot.conversation.service import ConversationService, FloodGuard
 from bot.conversation.types import OutgoingMessage
 from bot.relay import inbox, roles
 from bot.relay.commands import waiting_text
 from bot.relay.models import RelayMessage
-from bot.storage.models import Chat, User
+from bot.storage.models import Chat, User, parse_id
 from bot.textnorm import fold
 from bot.webadmin import auth, texts as t
 from bot.webadmin.models import WebAccount, WebSession
@@ -47,7 +47,7 @@ COOKIE = "bdhvs_admin"
 LOGIN_COOKIE = "bdhvs_admin_login"  # the login form's CSRF token (double submit: no session yet)
 PREFIX = "/admin"
 MAX_FORM_BYTES = 64 * 1024
-LOGIN_ATTEMPTS, LOGIN_WINDOW = 30, 300.0  # login POSTs per client address (the proxy's, behind one) per 5 minutes
+LOGIN_ATTEMPTS, LOGIN_WINDOW = 30, 300.0  # login POSTs per client address (bot.channels.inbound) per 5 minutes
 NO_STORE = {"Cache-Control": "no-store"}
 Pusher = Callable[[str, OutgoingMessage], Awaitable[bool]]  # (citizen's chat id, message) -> delivered
 
@@ -97,9 +97,9 @@ class WebAdmin:
             Route(p + "/faq/save", self._wrap(self.faq_save, admin), methods=["POST"]),
             Route(p + "/faq/retire/{entry_id}", self._wrap(self.faq_retire, admin), methods=["POST"]),
             Route(p + "/history", self._wrap(self.history, admin), methods=["GET"]),
-            Route(p + "/history/rollback/{version:int}", self._wrap(self.rollback, admin), methods=["POST"]),
+            Route(p + "/history/rollback/{version}", self._wrap(self.rollback, admin), methods=["POST"]),
             Route(p + "/drafts", self._wrap(self.drafts, admin), methods=["GET"]),
-            Route(p + "/drafts/reject/{draft_id:int}", self._wrap(self.draft_reject, admin), methods=["POST"]),
+            Route(p + "/drafts/reject/{draft_id}", self._wrap(self.draft_reject, admin), methods=["POST"]),
             Route(p + "/report", self._wrap(self.report, admin), methods=["GET"]),
             Route(p + "/report/file", self._wrap(self.report_file, admin), methods=["GET"]),
             Route(p + "/inbox", self._wrap(self.inbox, team), methods=["GET"]),
@@ -129,7 +129,7 @@ class WebAdmin:
             if form is None:
                 return self._error(413, t.TOO_LARGE)
             ctx = Ctx(request, form)
-            response = await asyncio.to_thread(self._guarded, handler, needs, ctx)
+            response = await self.db.run(self._guarded, handler, needs, ctx)
             for channel, message, relay_id in ctx.pushes:
                 await self._push(channel, message, relay_id)
             return response
@@ -162,7 +162,7 @@ class WebAdmin:
             log.exception("web inbox: delivering an answer on %s failed", channel)
             delivered = False
         if not delivered:
-            await asyncio.to_thread(self._undeliver, relay_id)
+            await self.db.run(self._undeliver, relay_id)
 
     def _undeliver(self, relay_id: int) -> None:
         with self.db.session() as s:
@@ -215,9 +215,9 @@ class WebAdmin:
             return self._login_page(request, "")
         if not auth.csrf_ok(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
             return self._error(403, t.FORBIDDEN_CSRF)
-        if not self.login_guard.allow(request.client.host if request.client else ""):
+        if not self.login_guard.allow(client_address(request)):
             return self._login_page(request, t.LOGIN_TOO_MANY, 429)
-        token, message = await asyncio.to_thread(self._authenticate, form.get("name", "")[:64], form.get("password", "")[:1024])
+        token, message = await self.db.run(self._authenticate, form.get("name", "")[:64], form.get("password", "")[:1024])
         if token is None:
             return self._login_page(request, message, 401)
         target = form.get("next", "")
@@ -231,7 +231,7 @@ class WebAdmin:
         with self.db.session() as s:
             result = auth.authenticate(s, name, password)
             if result.account is None:
-                return None, t.LOGIN_LOCKED.format(minutes=result.locked_minutes) if result.locked_minutes else t.LOGIN_FAILED
+                return None, t.LOGIN_FAILED  # locked or not: the same words (auth.LoginResult.locked_minutes)
             user = s.get(User, result.account.user_id)
             if roles.role_of(s, user) == "citizen":  # every role revoked: nothing to show
                 return None, t.LOGIN_FAILED
@@ -350,12 +350,17 @@ class WebAdmin:
             errors.append(t.FAQ_ID_TAKEN.format(id=entry["id"]))
         if entry is not None and not new and entry["id"] not in known:
             errors.append(t.FAQ_ID_MISSING.format(id=entry["id"]))
+        if values.get("draft"):  # checked before anything is written
+            with self.db.session() as s:
+                if drafts.get_waiting(s, values["draft"]) is None:
+                    errors.append(t.DRAFT_GONE.format(id=values["draft"][:12]))
         if errors:
             return self._faq_form(ctx, values, new, errors=errors, status=422)
         try:
             applied = self.store.apply({entry["id"]: entry}, ctx.actor, f"web {'add' if new else 'edit'} {entry['id']}")
         except ImportRejected as exc:
-            return self._faq_form(ctx, values, new, errors=[t.FIELD_ERRORS["file"].format(detail=x.message) for x in exc.errors], status=422)
+            errors = [t.FIELD_ERRORS.get(x.field, t.FIELD_ERRORS["file"]).format(detail=x.message) for x in exc.errors]
+            return self._faq_form(ctx, values, new, errors=errors, status=422)
         if values.get("draft"):
             with self.db.session() as s:
                 drafts.decide(s, values["draft"], True, ctx.actor, entry["id"])
@@ -390,7 +395,9 @@ class WebAdmin:
         return self._page(t.HISTORY_TITLE, body, ctx, nav="history")
 
     def rollback(self, ctx: Ctx) -> Response:
-        target = ctx.request.path_params["version"]
+        target = parse_id(ctx.request.path_params["version"])
+        if target is None:
+            return self._error(404, t.NOT_FOUND, ctx)
         try:
             applied = self.store.rollback(target, ctx.actor)
         except LookupError:
@@ -418,7 +425,7 @@ class WebAdmin:
         draft_id = ctx.request.path_params["draft_id"]
         with self.db.session() as s:
             done = drafts.decide(s, draft_id, False, ctx.actor)
-        return self.drafts(ctx, (t.DRAFT_REJECTED if done else t.DRAFT_GONE).format(id=draft_id))
+        return self.drafts(ctx, (t.DRAFT_REJECTED if done else t.DRAFT_GONE).format(id=draft_id[:12]))
 
     # -- reports -----------------------------------------------------------------------------------
 

@@ -15,8 +15,9 @@ LOGIN_TITLE = "Đăng nhập"
 LOGIN_NAME = "Tên đăng nhập"
 LOGIN_PASSWORD = "Mật khẩu"
 LOGIN_BUTTON = "Đăng nhập"
-LOGIN_FAILED = "Tên đăng nhập hoặc mật khẩu không đúng."
-LOGIN_LOCKED = "Tài khoản tạm bị khoá vì nhập sai mật khẩu nhiều lần. Hãy thử lại sau {minutes} phút."
+# one text for a wrong name, a wrong password and a locked account: the page never tells which names exist
+LOGIN_FAILED = ("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khoá "
+                "(sau 5 lần nhập sai liền, tài khoản bị khoá 15 phút).")
 LOGIN_TOO_MANY = "Có quá nhiều lần đăng nhập từ máy này. Hãy thử lại sau ít phút."
 LOGIN_EXPIRED = "Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại."
 
@@ -53,6 +54,8 @@ FIELD_ERRORS = {
     "answer": "Hãy nhập câu trả lời, tối đa 700 ký tự (vừa một màn hình điện thoại).",
     "source": "Hãy ghi nguồn: văn bản chính thức (số hiệu, cơ quan ban hành, ngày).",
     "updated": "Ngày cập nhật không hợp lệ.",
+    "source_url": "Đường dẫn nguồn phải bắt đầu bằng http:// hoặc https:// (hoặc là đường dẫn trong trang).",
+    "allowlist": "Câu trả lời {detail}.",
     "file": "Nội dung không hợp lệ với kho tri thức: {detail}",
 }
 FAQ_ID_TAKEN = "Mã «{id}» đã có. Hãy chọn mã khác hoặc sửa câu hỏi đó."

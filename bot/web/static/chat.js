@@ -34,6 +34,7 @@
       var p = document.createElement("p");
       p.textContent = part;
       if (who === "bot" && part.indexOf(say.source) === 0) p.className = "source";
+      if (who === "bot" && part.indexOf(say.matched) === 0) p.className = "matched";  // "Về câu hỏi: «…»"
       div.appendChild(p);
     });
     log.appendChild(div);
@@ -57,7 +58,8 @@
     b.addEventListener("click", function () {
       if (busy) return;
       var kind = button.data.split(":")[0];
-      if (kind === "fb" || kind === "qa") {  // one vote, one quiz answer
+      // one vote, one quiz answer, one pick among the candidates, one «Xem tiếp» per screen
+      if (kind === "fb" || kind === "qa" || kind === "cand" || kind === "more") {
         group.querySelectorAll("button").forEach(function (other) {
           if (other.dataset.kind === kind) other.disabled = true;
         });
