@@ -129,41 +129,63 @@ class _Query:
     documents: set[str]
 
 
+# What an engine derives from its index: unit tables, the lexical indexes, the accent vocabulary, the
+# entries' facts. Seconds to compute on 2 cores, so bot/retrieval/warm_start.py keeps it beside the index.
+DERIVED = ("_by_id", "_unit_chunk", "_unit_offset", "lexical", "_chunk_terms", "_accented", "_accented_terms",
+           "_accented_titles", "_facts", "restorer")
+
+
+def derive(index: LoadedIndex) -> dict:
+    """Everything in DERIVED, computed from the index's chunks and units."""
+    chunks = index.chunks
+    unit_offset = np.array(
+        [(PASSAGE_PENALTY if u.kind == "passage" else 0.0) + SECTION_PENALTY.get(chunks[u.chunk].kind, 0.0) for u in index.units],
+        np.float32,
+    )
+    # One lexical document per chunk: its question, every alternative phrasing and its text.
+    # Coverage is judged on syllables with their diacritics (folding merges 'bảo mật' and 'báo
+    # mất'), over the whole entry and over what it is asked as (its question and phrasings).
+    chunk_terms: list[list[str]] = [[] for _ in chunks]
+    accented: list[list[str]] = [[] for _ in chunks]
+    titles: list[set[str]] = [set(accented_terms(c.title)) for c in chunks]
+    for u in index.units:
+        chunk_terms[u.chunk].extend(document_terms(u.text))
+        terms = accented_terms(u.text)
+        accented[u.chunk].extend(terms)
+        if u.kind != "passage":
+            titles[u.chunk].update(terms)
+    restorer = AccentRestorer()
+    for c in chunks:
+        if c.kind != "source" or has_diacritics(c.text[:200]):
+            restorer.learn(c.passage())
+    return {
+        "_by_id": {c.id: i for i, c in enumerate(chunks)},
+        "_unit_chunk": np.array([u.chunk for u in index.units], dtype=np.int64),
+        "_unit_offset": unit_offset,
+        "lexical": LexicalIndex(chunk_terms),
+        "_chunk_terms": [set(t) for t in chunk_terms],
+        "_accented": LexicalIndex(accented),  # for its IDF
+        "_accented_terms": [set(t) for t in accented],
+        "_accented_titles": titles,
+        "_facts": [evidence.entry_facts(c.title, c.alternatives, c.text) for c in chunks],
+        "restorer": restorer,
+    }
+
+
 class Engine:
-    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, derived: dict | None = None) -> None:
+        """`derived`: what `derive(index)` returns, when it was kept from an earlier start (warm_start)."""
         self.lock = threading.RLock()  # held while answering, and while new chunks are swapped in
         self.index = index
         self.embedder = embedder
         self.chunks = index.chunks
-        self._by_id = {c.id: i for i, c in enumerate(self.chunks)}
-        self._unit_chunk = np.array([u.chunk for u in index.units], dtype=np.int64)
-        self._unit_offset = np.array(
-            [(PASSAGE_PENALTY if u.kind == "passage" else 0.0) + SECTION_PENALTY.get(self.chunks[u.chunk].kind, 0.0) for u in index.units],
-            np.float32,
-        )
-        # One lexical document per chunk: its question, every alternative phrasing and its text.
-        # Coverage is judged on syllables with their diacritics (folding merges 'bảo mật' and 'báo
-        # mất'), over the whole entry and over what it is asked as (its question and phrasings).
-        chunk_terms: list[list[str]] = [[] for _ in self.chunks]
-        accented: list[list[str]] = [[] for _ in self.chunks]
-        titles: list[set[str]] = [set(accented_terms(c.title)) for c in self.chunks]
-        for u in index.units:
-            chunk_terms[u.chunk].extend(document_terms(u.text))
-            terms = accented_terms(u.text)
-            accented[u.chunk].extend(terms)
-            if u.kind != "passage":
-                titles[u.chunk].update(terms)
-        self.lexical = LexicalIndex(chunk_terms)
-        self._chunk_terms = [set(t) for t in chunk_terms]
-        self._accented = LexicalIndex(accented)  # for its IDF
-        self._accented_terms = [set(t) for t in accented]
-        self._accented_titles = titles
-        self._facts = [evidence.entry_facts(c.title, c.alternatives, c.text) for c in self.chunks]
+        derived = derived if derived is not None else derive(index)
+        for name in DERIVED:
+            setattr(self, name, derived[name])
         self.answers: AnswerCache[Answer] = AnswerCache()
-        self.restorer = AccentRestorer()
-        for c in self.chunks:
-            if c.kind != "source" or has_diacritics(c.text[:200]):
-                self.restorer.learn(c.passage())
+
+    def derived(self) -> dict:
+        return {name: getattr(self, name) for name in DERIVED}
 
     # -- public -------------------------------------------------------------------------------
 

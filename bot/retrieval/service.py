@@ -9,6 +9,7 @@ from typing import Protocol
 
 from bot.retrieval.embedders import Embedder, make_embedder
 from bot.retrieval.engine import Engine
+from bot.retrieval.warm_start import open_warm
 from bot.retrieval.store import BuildReport, IndexUnavailable, build_index, index_state, load_index, read_manifest
 
 
@@ -69,4 +70,4 @@ def open_engine(
         print(f"warning: {exc}; rebuilding the index now", file=sys.stderr)
         build(kb_dir, index_dir, embedder)
         index = load_index(index_dir)
-    return Engine(index, embedder)
+    return open_warm(index_dir, index, embedder)
