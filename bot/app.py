@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.areas import load_areas
 from bot.config import Settings
 from bot.conversation.service import ConversationService
-from bot.knowledge.loaders import load_knowledge
+from bot.knowledge.loaders import load_quiz_bank
 from bot.retrieval.service import BuildProgress, open_engine
 from bot.storage.db import Database
 from bot.storage.shared import SharedFlood
@@ -13,12 +13,11 @@ from bot.storage.shared import SharedFlood
 
 def build_service(settings: Settings, progress: BuildProgress | None = None) -> ConversationService:
     engine = open_engine(settings.knowledge_dir, settings.index_dir, settings.embedder, progress=progress)
-    kb = load_knowledge(settings.knowledge_dir)
     db = Database.from_settings(settings)
     service = ConversationService(
         engine,
         db,
-        kb.quiz,
+        load_quiz_bank(settings.knowledge_dir),
         load_areas(settings.knowledge_dir / "areas.yaml"),
         flood_limit=settings.flood_max_messages,
         flood_window=settings.flood_window_seconds,

@@ -63,16 +63,22 @@ def load_knowledge(kb_dir: Path | str) -> KnowledgeBase:
             restorer.learn(raw)
     for path in sorted(source_dir.glob("*.txt")):
         kb.chunks.extend(load_source(path, kb_dir, registry.get(path.name, {}), restorer))
-    for path in sorted((kb_dir / "quiz").glob("*.y*ml")):
-        kb.quiz.extend(load_quiz(path))
+    kb.quiz = load_quiz_bank(kb_dir)
     for path in sorted((kb_dir / "campaigns").glob("*.y*ml")):
         kb.campaigns.extend(load_campaigns(path))
     for path in sorted((kb_dir / "allowlist").glob("*.y*ml")):
         kb.allowlist.extend(load_allowlist(path))
     _check_unique([c.id for c in kb.chunks], "chunk")
-    _check_unique([q.id for q in kb.quiz], "quiz question")
     _check_unique([c.id for c in kb.campaigns], "campaign")
     return kb
+
+
+def load_quiz_bank(kb_dir: Path) -> list[QuizQuestion]:
+    """Only the quiz files: what a running bot needs besides its index (reading the whole knowledge
+    base, with the OCR repair of the plans, costs seconds at every start)."""
+    quiz = [q for path in sorted((kb_dir / "quiz").glob("*.y*ml")) for q in load_quiz(path)]
+    _check_unique([q.id for q in quiz], "quiz question")
+    return quiz
 
 
 def _check_unique(ids: list[str], what: str) -> None:
