@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -84,9 +85,7 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies(cls, value: str) -> str:
-        from bot.channels.inbound import trusted_proxies
-
-        trusted_proxies(value)  # ValueError names the bad entry
+        trusted_networks(value)  # ValueError names the bad entry
         return value
 
     @field_validator("sender_concurrency", "database_threads", "outbox_batch", "flood_max_messages", "telegram_send_retries",
@@ -113,6 +112,18 @@ class Settings(BaseSettings):
         if self.zalo_bot_token:
             out.append("zalo")
         return out
+
+
+def trusted_networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """TRUSTED_PROXIES: comma-separated addresses or networks (10.0.0.0/8); ValueError for a bad one."""
+    networks = []
+    for item in (x.strip() for x in setting.split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
+    return tuple(networks)
 
 
 class SettingsError(ValueError):

@@ -17,7 +17,6 @@ from starlette.requests import Request
 
 MAX_DEPTH = 32  # a web chat body is 1 level deep, a Telegram or Zalo update about 6
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 async def read_body(request: Request, limit: int) -> bytes | None:
@@ -64,18 +63,6 @@ def _depth_over(data: object, limit: int) -> bool:
             return True
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False
-
-
-def trusted_proxies(setting: str) -> tuple[Network, ...]:
-    """TRUSTED_PROXIES: comma-separated addresses or networks (10.0.0.0/8); ValueError for a bad one."""
-    networks = []
-    for item in (x.strip() for x in setting.split(",")):
-        if item:
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
-    return tuple(networks)
 
 
 def client_address(request: Request) -> str:

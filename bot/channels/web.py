@@ -26,9 +26,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import messages
-from bot.channels.inbound import trusted_proxies
 from bot.channels.web_api import NO_STORE, WebApi
-from bot.config import Settings
+from bot.config import Settings, trusted_networks
 from bot.conversation.service import ConversationService
 from bot.webadmin.pages import WebAdmin
 
@@ -145,7 +144,7 @@ class Channel:
         host, port = self.settings.web_host, self.settings.web_port
         # X-Forwarded-For and -Proto are believed only from TRUSTED_PROXIES (uvicorn's own default
         # trusts 127.0.0.1, where any local client could then choose its address)
-        proxies = [str(net) for net in trusted_proxies(self.settings.trusted_proxies)]
+        proxies = [str(net) for net in trusted_networks(self.settings.trusted_proxies)]
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=5,
                                 forwarded_allow_ips=proxies)
         server = _Server(config)
