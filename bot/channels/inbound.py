@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 
 from starlette.requests import Request

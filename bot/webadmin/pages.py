@@ -10,7 +10,6 @@ inbox through the chat relay's own claim/reply/save-draft code (bot/relay/comman
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import html
 import logging
