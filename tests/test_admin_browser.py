@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from bot.webadmin import texts
 from openpyxl import load_workbook
 from playwright.sync_api import expect, sync_playwright
 
@@ -66,7 +68,7 @@ def test_login_edit_an_entry_and_read_a_report_in_chromium(live_site):
         page.get_by_label("Tên đăng nhập").fill("alice")
         page.get_by_label("Mật khẩu").fill("sai-mat-khau-000")
         page.get_by_role("button", name="Đăng nhập").click()
-        expect(page.get_by_text("Tên đăng nhập hoặc mật khẩu không đúng.")).to_be_visible()
+        expect(page.get_by_text(texts.LOGIN_FAILED)).to_be_visible()  # one text: wrong name, password or a locked account
         assert len(errors) == 1 and "401" in errors[0] and "/admin/login" in errors[0]  # the refused login, nothing else
         errors.clear()
         page.get_by_label("Tên đăng nhập").fill("alice")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from sqlalchemy import text
 from alembic import command
 from alembic.config import Config
 from openpyxl import load_workbook
@@ -173,8 +174,9 @@ def test_without_relay_or_outbox_tables_those_figures_are_na(tmp_path):
         s.add(User(channel="web", external_id="1"))
         s.add(Chat(channel="web", external_id="1"))
         s.flush()
-        s.add(Conversation(user_id=1, chat_id=1, channel="web", question="x", answered=True, confidence=1.0, related=[],
-                           created_at=at(3)))
+        # the first schema's columns only (later migrations added some to the model)
+        s.execute(text("INSERT INTO conversation_log (user_id, chat_id, channel, question, chunk_id, topic, answered, confidence,"
+                       " related, latency_ms, created_at) VALUES (1, 1, 'web', 'x', '', '', 1, 1.0, '[]', 0, :at)"), {"at": at(3)})
     report = build_report(db, parse_period("2026-10"))
     assert report.summary["asked"] == 1 and report.deliveries is None
     assert report.summary["median_human_minutes"] is None and report.summary["deliveries_sent"] is None
