@@ -227,8 +227,8 @@ def _write(out_dir: Path, kb: KnowledgeBase, units: list[Unit], vectors: np.ndar
     tmp = out_dir / f"manifest.json.tmp{os.getpid()}"
     tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     os.replace(tmp, out_dir / "manifest.json")
-    for old in out_dir.glob("*-*.*"):
-        if old.name not in (chunks_file, vectors_file) and re.match(r"(chunks|vectors)-", old.name):
+    for old in out_dir.glob("*-*.*"):  # older builds' files, and their engine state (bot/retrieval/warm_start.py)
+        if old.name not in (chunks_file, vectors_file) and re.match(r"(chunks|vectors|engine)-", old.name):
             old.unlink(missing_ok=True)
 
 
