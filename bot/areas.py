@@ -58,3 +58,14 @@ def find_area(areas: list[Area], query: str) -> Area | None:
         if wanted == area.code or wanted == area.code.split("/")[-1]:
             return area
     return None
+
+
+def mentioned_area(areas: list[Area], text: str) -> Area | None:
+    """The most specific area whose name a message mentions, with or without accents ("… ở phường Đắk Bla"),
+    as whole words; None when it names none."""
+    words = f" {slug(text).replace('-', ' ')} "
+    for area in sorted(areas, key=lambda a: -a.code.count("/")):  # a commune before its province
+        name = area.code.split("/")[-1].replace("-", " ")
+        if name and f" {name} " in words:
+            return area
+    return None

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     web_client_max_requests: int = 60  # /api/ask and /api/chat requests per client address in WEB_CLIENT_WINDOW_SECONDS
     web_client_window_seconds: float = 60.0
     trusted_proxies: str = ""  # reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated)
+    web_events_heartbeat_seconds: float = 10.0  # a comment line on idle /api/events streams (proxies close silent ones)
     admin_cookie_secure: str = "auto"  # web admin cookie Secure flag: auto (when served over https), true or false
 
     # Telegram
@@ -75,7 +76,7 @@ class Settings(BaseSettings):
     @field_validator("telegram_rate_per_sec", "zalo_rate_per_sec", "api_timeout_seconds", "database_connect_timeout",
                      "database_statement_timeout", "outbox_lag_seconds", "telegram_retry_seconds", "outbox_retry_seconds",
                      "outbox_lease_seconds", "campaign_sync_seconds", "zalo_push_window_hours", "flood_window_seconds",
-                     "web_client_window_seconds")
+                     "web_client_window_seconds", "web_events_heartbeat_seconds")
     @classmethod
     def _positive(cls, value: float) -> float:
         if not value > 0:  # also refuses NaN

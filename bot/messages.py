@@ -34,8 +34,8 @@ BUTTON_WRONG_MATCH = "❓ Không đúng câu tôi hỏi"
 
 # --- small talk and plain-word commands (bot/intents.py) ---
 GREETING = (
-    "Chào bác! Bác cứ gõ câu hỏi về VNeID, dịch vụ công trực tuyến, thanh toán, phòng tránh lừa đảo…, "
-    "có dấu hay không dấu đều được. Hoặc chọn một chủ đề bên dưới."
+    "Chào bác! Bác chọn một chủ đề bên dưới để xem các câu hỏi thường gặp, "
+    "hoặc gõ câu hỏi của bác, có dấu hay không dấu đều được."
 )
 THANKS = "Dạ, không có gì ạ. Bác cần hỏi thêm gì cứ nhắn nhé."
 HUMAN_ASK = "Bác hãy gõ câu hỏi muốn gửi cho cán bộ, tôi sẽ chuyển ngay cho Tổ công nghệ số cộng đồng."
@@ -55,11 +55,10 @@ EMERGENCY = (
     "Khi gọi, bác nói rõ địa chỉ và chuyện đang xảy ra. Tôi là trợ lý tự động, không gọi giúp được."
 )
 
-WELCOME = (
+WELCOME = (  # the topics are the buttons below it, however many there are
     "Xin chào {name}! Tôi là trợ lý của phong trào «Bình dân học vụ số».\n"
-    "Bác cứ gõ câu hỏi về VNeID, dịch vụ công trực tuyến, thanh toán không dùng tiền mặt, "
-    "phòng tránh lừa đảo, Nghị quyết 57…, có dấu hay không dấu đều được.\n"
-    "Hoặc chọn một chủ đề bên dưới."
+    "Bác chọn một trong {count} chủ đề bên dưới để xem các câu hỏi thường gặp, "
+    "hoặc gõ câu hỏi của bác, có dấu hay không dấu đều được."
 )
 WELCOME_NAME = "bác"
 HELP = (
@@ -74,6 +73,8 @@ HELP = (
 )
 TOPICS_PROMPT = "Bác muốn tìm hiểu chủ đề nào?"
 TOPIC_QUESTIONS = "Các câu hỏi thường gặp về «{topic}»:"
+TOPIC_QUESTIONS_PAGE = "Các câu hỏi thường gặp về «{topic}» (câu {first} đến {last} trong {total}):"
+BUTTON_MORE_QUESTIONS = "▶️ Các câu hỏi tiếp theo (còn {count})"
 CHOICE_PROMPT = "Gõ số để chọn (ví dụ: 1)."
 QUIZ_CHOICE_PROMPT = "Gõ chữ cái để trả lời (A, B, C hoặc D)."
 CHOICE_UNKNOWN = "Số bác chọn không có trong danh sách. Bác hãy gõ lại số khác, hoặc gõ câu hỏi mới."
@@ -94,6 +95,15 @@ ESCALATE_TOO_MANY = (
     "Bác vui lòng chờ, rồi gửi tiếp sau ít phút."
 )
 ESCALATE_ASK = HUMAN_ASK
+ESCALATE_WHICH_AREA = (
+    "Bác ở xã, phường hay tỉnh nào? Tôi sẽ chuyển câu hỏi cho cán bộ ở đó.\n"
+    "Bác chọn bên dưới, hoặc gõ tên xã, phường (có dấu hay không dấu đều được)."
+)
+ESCALATE_AREA_UNKNOWN = (
+    "Tôi chưa tìm thấy khu vực «{query}». Bác chọn bên dưới, hoặc gõ lại tên xã, phường. "
+    "Nếu không rõ, bác chọn «Tôi không rõ khu vực»."
+)
+BUTTON_AREA_UNKNOWN = "Tôi không rõ khu vực"
 ESCALATED = (
     "Đã gửi câu hỏi của bác cho Tổ công nghệ số cộng đồng (mã #{id}).\n"
     "Cán bộ sẽ trả lời bác ngay trong cuộc trò chuyện này. "

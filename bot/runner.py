@@ -27,14 +27,7 @@ CHANNEL_MODULES = {"web": "bot.channels.web", "telegram": "bot.channels.telegram
 async def run(settings: Settings, channels: list[str]) -> None:
     service = await _build_service_serving_warmup(settings) if "web" in channels else build_service(settings)
     instances = {name: importlib.import_module(CHANNEL_MODULES[name]).Channel(service, settings) for name in channels}
-    if "web" in instances:
-        from bot.webadmin.pages import pusher_for
-
-        for name, channel in instances.items():
-            if name != "web":
-                instances["web"].add_routes(channel.routes())
-                if pusher := pusher_for(name, channel):  # web inbox answers reach citizens on their channel now
-                    instances["web"].admin.add_pusher(name, pusher)
+    connect(service, instances)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -56,6 +49,24 @@ async def run(settings: Settings, channels: list[str]) -> None:
     for task in done:
         if task.exception():
             raise task.exception()
+
+
+def connect(service: ConversationService, instances: dict) -> None:
+    """Channels of one process reach each other: the web server serves the others' webhooks, the web inbox's
+    answers and team members' notices (a web visitor's question for a member on Telegram) go out on the
+    channel of the person they are for."""
+    from bot.webadmin.pages import pusher_for
+
+    for name, channel in instances.items():
+        if name == "web":
+            continue
+        pusher = pusher_for(name, channel)
+        if pusher is not None:
+            service.outbound.add(name, pusher)
+        if "web" in instances:
+            instances["web"].add_routes(channel.routes())
+            if pusher is not None:  # web inbox answers reach citizens on their channel now
+                instances["web"].admin.add_pusher(name, pusher)
 
 
 async def _build_service_serving_warmup(settings: Settings) -> ConversationService:

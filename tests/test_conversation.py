@@ -6,6 +6,7 @@ import os
 import pytest
 from sqlalchemy import select, text
 
+from bot import messages
 from bot.areas import load_areas
 from bot.conversation.service import ConversationService
 from bot.conversation.types import IncomingMessage
@@ -72,14 +73,32 @@ def test_feedback_and_escalation(service, db):
     (reply,) = service.handle(msg(kind="button", data=dislike))
     assert "Cảm ơn" in reply.text
     escalate = next(b.data for row in reply.buttons for b in row if b.data.startswith("esc:"))
-    (ack,) = service.handle(msg(kind="button", data=escalate))
+    (where,) = service.handle(msg(kind="button", data=escalate))  # the area is not known yet: asked once
+    assert where.text == messages.ESCALATE_WHICH_AREA and "ea:dien-bien" in [b.data for r in where.buttons for b in r]
+    (again,) = service.handle(msg(text="xã nào đó"))
+    assert again.text == messages.ESCALATE_AREA_UNKNOWN.format(query="xã nào đó") and again.buttons
+    (ack,) = service.handle(msg(text="dien bien"))  # typed without diacritics
     assert "Tổ công nghệ số cộng đồng" in ack.text and "#" in ack.text
     (direct,) = service.handle(msg(kind="command", command="canbo", text="tôi bị khóa tài khoản ngân hàng"))
-    assert "#" in direct.text
+    assert "#" in direct.text  # the area is remembered: not asked again
     with db.session() as s:
         assert s.scalars(select(Conversation)).one().feedback == -1
-        assert [e.question for e in s.scalars(select(Escalation).order_by(Escalation.id))] == [
-            "thanh toán qr thế nào", "tôi bị khóa tài khoản ngân hàng"]
+        assert [(e.question, e.area) for e in s.scalars(select(Escalation).order_by(Escalation.id))] == [
+            ("thanh toán qr thế nào", "dien-bien"), ("tôi bị khóa tài khoản ngân hàng", "dien-bien")]
+
+
+def test_an_escalation_naming_its_commune_goes_there_and_unknown_is_a_choice(service, db):
+    (ack,) = service.handle(msg(kind="command", command="canbo", text="ở phường Dak Bla làm căn cước ở đâu", user="u-a"))
+    assert "#" in ack.text
+    (where,) = service.handle(msg(kind="command", command="canbo", text="làm căn cước ở đâu", user="u-b"))
+    assert where.text == messages.ESCALATE_WHICH_AREA
+    (ack,) = service.handle(msg(kind="button", data="ea:-", user="u-b"))
+    assert "#" in ack.text
+    (where,) = service.handle(msg(kind="command", command="canbo", text="hỏi nữa", user="u-c"))
+    (cancelled,) = service.handle(msg(kind="command", command="huy", user="u-c"))
+    assert cancelled.text == messages.ADDFAQ_CANCELLED
+    with db.session() as s:
+        assert [e.area for e in s.scalars(select(Escalation).order_by(Escalation.id))] == ["quang-ngai/dak-bla", ""]
 
 
 def test_someone_elses_buttons_do_nothing(service, db):

@@ -14,7 +14,9 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
+from bot import messages
 from bot.areas import load_areas
+from bot.conversation import web_messages
 from bot.conversation.service import ConversationService
 from bot.conversation.types import IncomingMessage
 from bot.relay import roles
@@ -82,6 +84,8 @@ def escalate(service, citizen, question, area="", channel="telegram", **kw):
     if area:
         send(service, citizen, "dangky", area, channel=channel, **kw)
     out = send(service, citizen, "canbo", question, channel=channel, **kw)
+    if out[0].text == messages.ESCALATE_WHICH_AREA:  # no area known: "Tôi không rõ khu vực"
+        out = send(service, citizen, kind="button", data="ea:-", channel=channel, **kw)
     return int(re.search(r"#(\d+)", out[0].text)[1]), out
 
 
@@ -100,12 +104,13 @@ def test_escalation_is_acknowledged_and_notifies_on_duty_members_of_its_area(ser
     esc_id, out = escalate(service, "citizen-1", "tôi không đăng nhập được VNeID", area="dien bien")
     ack, *notices = out
     assert ack.chat_id == "" and "Tổ công nghệ số cộng đồng" in ack.text and f"#{esc_id}" in ack.text
-    assert sorted(n.chat_id for n in notices) == ["admin-1", "team-db"]  # not another area, off duty or another channel
+    # not another area nor off duty; a member on another channel gets it there
+    assert sorted((n.chat_id, n.channel) for n in notices) == [("admin-1", ""), ("team-db", ""), ("team-zalo", "zalo")]
     assert all(f"/nhan {esc_id}" in n.text and "Điện Biên" in n.text for n in notices)
     (on,) = send(service, "team-off", "truc", "bat")
     assert "đang trực" in on.text
     _, out = escalate(service, "citizen-2", "làm sao để quét mã QR", area="dak bla")
-    assert sorted(n.chat_id for n in out[1:]) == ["admin-1", "team-qn"]  # a commune inside the member's province
+    assert sorted(n.chat_id for n in out[1:]) == ["admin-1", "team-qn", "team-zalo"]  # a commune inside the member's province
 
 
 def test_team_members_see_only_their_areas_and_no_personal_data(service, db):
@@ -280,13 +285,26 @@ def test_search_and_answer_cards(service, db, small_engine):
 
 def test_an_answer_across_channels_waits_for_the_citizens_next_message(service, db):
     give(db, "admin-1", "admin")
-    esc_id, out = escalate(service, "web-visitor", "hỏi từ trang web", channel="web")
-    assert len(out) == 1  # nobody on duty on the web channel: no notice leaks into the visitor's reply
+    esc_id, out = escalate(service, "zalo-citizen", "hỏi từ Zalo", channel="zalo")
+    assert [(n.chat_id, n.channel) for n in out[1:]] == [("admin-1", "telegram")]  # told on the admin's own channel
     (queued,) = send(service, "admin-1", "traloi", f"{esc_id} Đây là câu trả lời.")
     assert "kênh khác" in queued.text and queued.chat_id == ""
-    first, answer = send(service, "web-visitor", text="xin chào", channel="web")
+    first, answer = send(service, "zalo-citizen", text="xin chào", channel="zalo")
     assert "Đây là câu trả lời." in first.text and f"#{esc_id}" in first.text and first.chat_id == ""
-    assert len(send(service, "web-visitor", "help", channel="web")) == 1  # handed over once
+    assert len(send(service, "zalo-citizen", "help", channel="zalo")) == 1  # handed over once
+
+
+def test_an_answer_to_a_web_visitor_is_stored_in_their_chat_at_once(service, db):
+    give(db, "admin-1", "admin")
+    esc_id, out = escalate(service, "web-visitor", "hỏi từ trang web", channel="web")
+    assert [(n.chat_id, n.channel) for n in out[1:]] == [("admin-1", "telegram")]
+    (sent,) = send(service, "admin-1", "traloi", f"{esc_id} Đây là câu trả lời.")
+    assert sent.text == messages.RELAY_REPLY_SENT.format(id=esc_id)  # no waiting for the visitor's next message
+    with db.session() as s:
+        (answer,) = web_messages.history(s, "web-visitor")
+    assert answer["from"] == "team" and "Đây là câu trả lời." in answer["text"] and f"#{esc_id}" in answer["text"]
+    assert [b["data"] for row in answer["buttons"] for b in row] == [f"ro:{esc_id}"]
+    assert len(send(service, "web-visitor", "help", channel="web")) == 1  # not handed over a second time
 
 
 @pytest.mark.parametrize("command,arg", [

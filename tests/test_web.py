@@ -24,7 +24,7 @@ def service(small_engine, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def base(service):
-    with serve(service) as url:
+    with serve(service, web_client_max_requests=1000) as url:
         yield url
 
 
@@ -193,7 +193,9 @@ def test_chat_flow_with_the_visitor_cookie(client, service):
     assert thanks["text"] == messages.FEEDBACK_THANKS
     (related,) = chat(client, button=data_of(answer, "rq:")[0])
     assert data_of(related, "fb:") or data_of(related, "esc:")
-    (escalated,) = chat(client, button=data_of(answer, "esc:")[0])
+    (where,) = chat(client, button=data_of(answer, "esc:")[0])  # no area known yet: asked first
+    assert where["text"] == messages.ESCALATE_WHICH_AREA and "ea:-" in data_of(where, "ea:")
+    (escalated,) = chat(client, button=next(d for d in data_of(where, "ea:") if d != "ea:-"))
     assert "Tổ công nghệ số cộng đồng" in escalated["text"] and "#" in escalated["text"]
 
     (quiz,) = chat(client, text="/quiz")

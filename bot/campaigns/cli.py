@@ -150,13 +150,13 @@ def cancel(campaign_id: int = typer.Argument(..., metavar="ID")) -> None:
 
 @campaign_app.command("send")
 def send(
-    channel: list[str] = typer.Option(..., "--channel", help="telegram or zalo (repeatable)."),
+    channel: list[str] = typer.Option(..., "--channel", help="telegram, zalo or web (repeatable)."),
     until_empty: bool = typer.Option(False, "--until-empty", help="Exit when nothing is left to send."),
 ) -> None:
     """Run outbox senders only (more processes can share one PostgreSQL outbox)."""
     from bot.campaigns.senders import run_senders
 
-    bad = [c for c in channel if c not in ("telegram", "zalo")]
+    bad = [c for c in channel if c not in ("telegram", "zalo", "web")]
     if bad:
         fail(f"no sender for {bad}")
     settings = get_settings()

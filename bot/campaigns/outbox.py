@@ -28,10 +28,10 @@ from bot.campaigns.models import (
     BLOCKED, CANCELLED, PENDING, SENDING, SENT, SKIPPED, Campaign, CampaignRun, OutboxMessage,
 )
 from bot.channels.zalo import may_push
+from bot.conversation import web_messages
+from bot.conversation.types import Button, OutgoingMessage, Quiz
 from bot.storage.db import Database
 from bot.storage.models import Chat, ProcessedMessage, QuizPoll, Subscription, User, utcnow
-
-WEB_SKIPPED = "web chat has no push: shown nowhere"
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,8 @@ def expand(db: Database, run_id: int, batch: int) -> int:
             now = utcnow()
             rows = select(
                 literal(run.id), literal(campaign.id), source.c.user_id, source.c.chat_id, source.c.channel,
-                case((source.c.channel == "web", SKIPPED), else_=PENDING), literal(0), literal(now, OutboxMessage.not_before.type),
-                case((source.c.channel == "web", WEB_SKIPPED), else_=""), literal(now, OutboxMessage.created_at.type),
+                literal(PENDING), literal(0), literal(now, OutboxMessage.not_before.type),
+                literal(""), literal(now, OutboxMessage.created_at.type),
             ).where(literal(True))  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
             stmt = insert(OutboxMessage).from_select(
                 ["run_id", "campaign_id", "user_id", "chat_id", "channel", "status", "attempts", "not_before", "last_error",
@@ -257,6 +257,28 @@ def finish(db: Database, row: Claimed, status: str, error: str = "", retry_at: d
             elif row.payload.get("choices"):  # numbered choices: '2' or 'B' in the chat picks one
                 chat_id = select(OutboxMessage.chat_id).where(OutboxMessage.id == row.id).scalar_subquery()
                 s.execute(update(Chat).where(Chat.id == chat_id).values(state={"choices": row.payload["choices"]}))
+
+
+def web_message(row: Claimed) -> OutgoingMessage:
+    """A campaign row as the web chat shows it: the text, or the quiz question with its answer buttons."""
+    if not row.payload:
+        return OutgoingMessage(row.text)
+    options = row.payload["options"]
+    buttons = [[Button(f"{'ABCD'[i]}. {o}", f"qa:{row.payload['poll']}:{i}")] for i, o in enumerate(options)]
+    return OutgoingMessage(f"❓ {row.payload['question']}", buttons,
+                           quiz=Quiz(row.payload["poll"], row.payload["question"], tuple(options), -1, ""))
+
+
+def deliver_web(db: Database, row: Claimed) -> bool:
+    """A web row: stored in the visitor's chat (bot/conversation/web_messages.py) and marked sent in one
+    transaction, so the page shows it exactly once, whenever and however often this runs."""
+    with db.session() as s:
+        done = s.execute(update(OutboxMessage).where(
+            OutboxMessage.id == row.id, OutboxMessage.attempts == row.attempts, OutboxMessage.status == SENDING,
+        ).values(status=SENT, sent_at=utcnow(), lease_until=None)).rowcount
+        if done:
+            web_messages.deliver(s, row.chat_pk, web_message(row), "bot")
+        return bool(done)
 
 
 def release(db: Database, rows: Iterable[Claimed], not_before: dt.datetime | None = None) -> None:

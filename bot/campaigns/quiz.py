@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select
 
 from bot.campaigns import outbox
-from bot.campaigns.models import PENDING, SKIPPED, Campaign, CampaignRun, OutboxMessage
+from bot.campaigns.models import PENDING, Campaign, CampaignRun, OutboxMessage
 from bot.conversation.service import ConversationService
 from bot.knowledge.models import QuizQuestion
 from bot.storage.models import Chat, QuizAnswer, Subscription, User, utcnow
@@ -38,11 +38,8 @@ def expand(service: ConversationService, run_id: int, batch: int) -> int:
                 return total
             rows = []
             for user_id, chat_id, channel in people:
-                row = OutboxMessage(run_id=run.id, campaign_id=run.campaign_id, user_id=user_id, chat_id=chat_id,
-                                    channel=channel, status=PENDING, attempts=0, not_before=utcnow(), last_error="")
-                if channel == "web":
-                    row.status, row.last_error = SKIPPED, outbox.WEB_SKIPPED
-                rows.append(row)
+                rows.append(OutboxMessage(run_id=run.id, campaign_id=run.campaign_id, user_id=user_id, chat_id=chat_id,
+                                          channel=channel, status=PENDING, attempts=0, not_before=utcnow(), last_error=""))
             fresh = outbox.add_rows(s, run, rows)
             for row in fresh:
                 if row.status == PENDING:

@@ -164,7 +164,7 @@ class Campaigns:
         await db.run(sync_calendar, self.service, settings)
         scheduler.start()
         await db.run(self._resume)
-        channels = [c for c in ("telegram", "zalo") if getattr(settings, f"{c}_bot_token")]
+        channels = ["web"] + [c for c in ("telegram", "zalo") if getattr(settings, f"{c}_bot_token")]
         senders = [asyncio.create_task(supervise(f"sender:{c}", partial(run_senders, db, settings, [c]), stop))
                    for c in channels]
         if channels:

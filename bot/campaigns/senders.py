@@ -413,10 +413,52 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
+class WebSender:
+    """Drains the web chat's outbox: each row is stored in the visitor's chat and marked sent in one transaction
+    (bot.campaigns.outbox.deliver_web), and open pages show it at once (bot/channels/web_live.py). No platform,
+    so no pacing, no retries and no quiet hours: a page shows the message, nothing rings."""
+
+    channel = "web"
+
+    def __init__(self, db: Database, settings: Settings, until_empty: bool = False) -> None:
+        self.db, self.settings, self.until_empty = db, settings, until_empty
+        self.outcomes: Counter[str] = Counter()
+        self.batch = settings.outbox_batch
+        self.lease = settings.outbox_lease_seconds
+
+    async def run(self, stop: asyncio.Event) -> None:
+        failures, last_recover = 0, 0.0
+        while not stop.is_set():
+            try:
+                if time.monotonic() - last_recover > min(5.0, self.lease / 2):
+                    last_recover = time.monotonic()
+                    await self.db.run(outbox.recover, self.channel)
+                rows = await self.db.run(outbox.claim, self.channel, self.batch, self.lease)
+                for row in rows:
+                    wanted = await self.db.run(outbox.still_wanted, self.db, row)
+                    if not wanted:
+                        await self.db.run(outbox.finish, self.db, row, SKIPPED, "unsubscribed")
+                        self.outcomes[SKIPPED] += 1
+                    elif await self.db.run(outbox.deliver_web, self.db, row):
+                        self.outcomes[SENT] += 1
+                failures = 0
+                if not rows:
+                    if self.until_empty and not await self.db.run(outbox.remaining, self.db, self.channel):
+                        return
+                    await _sleep(stop, 0.5)
+            except SQLAlchemyError as exc:
+                failures += 1
+                delay = backoff(failures, 1.0, 30.0)
+                log.warning("campaigns: web sender: database unavailable (%s, %d in a row); retrying in %.1f s",
+                            type(exc).__name__, failures, delay)
+                await _sleep(stop, delay)
+
+
 async def run_senders(db: Database, settings: Settings, channels: list[str], stop: asyncio.Event,
-                      until_empty: bool = False) -> list[Sender]:
+                      until_empty: bool = False) -> list[Sender | WebSender]:
     """One sender per channel, sharing one HTTP client; returns them (their `outcomes`) when done."""
     with httpx.Client(timeout=settings.api_timeout_seconds, limits=httpx.Limits(max_connections=64)) as http:
-        senders = [Sender(db, settings, c, http, until_empty) for c in channels]
+        senders = [WebSender(db, settings, until_empty) if c == "web" else Sender(db, settings, c, http, until_empty)
+                   for c in channels]
         await asyncio.gather(*(s.run(stop) for s in senders))
     return senders

@@ -358,6 +358,9 @@ class Channel:
         failed: set[str] = set()
         async with self.service.db.chat_lock(f"{CHANNEL}:{msg.chat_id}"):  # in order, across workers too
             for out in await self.service.db.run(self.service.handle, msg):
+                if out.channel and out.channel != CHANNEL:  # a team member on another channel
+                    await self.service.outbound.send(out)
+                    continue
                 chat_id = out.chat_id or msg.chat_id
                 if chat_id in failed:
                     continue

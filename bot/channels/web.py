@@ -27,8 +27,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import messages
 from bot.channels.web_api import NO_STORE, WebApi
+from bot.channels.web_live import LiveFeed
 from bot.config import Settings, trusted_networks
 from bot.conversation.service import ConversationService
+from bot.supervise import supervise
 from bot.webadmin.pages import WebAdmin
 
 log = logging.getLogger(__name__)
@@ -95,11 +97,14 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    service: ConversationService, settings: Settings, extra_routes: list[BaseRoute] = (), admin: WebAdmin | None = None
+    service: ConversationService, settings: Settings, extra_routes: list[BaseRoute] = (), admin: WebAdmin | None = None,
+    feed: LiveFeed | None = None,
 ) -> Starlette:
+    """The web server's app; `feed` (bot/channels/web_live.py) must be running for /api/events to get messages."""
     origins = allowed_origins(settings.web_allowed_origins)
     admin = admin or web_admin(service, settings)
-    api = WebApi(service, settings.max_body_bytes, settings.web_client_max_requests, settings.web_client_window_seconds)
+    api = WebApi(service, settings.max_body_bytes, settings.web_client_max_requests, settings.web_client_window_seconds,
+                 settings.web_events_heartbeat_seconds, feed)
     routes = [
         Route("/", page, methods=["GET"]),
         Route("/widget.js", widget, methods=["GET"]),
@@ -134,13 +139,15 @@ class Channel:
         self.settings = settings
         self._routes: list[BaseRoute] = []
         self.admin = web_admin(service, settings)
+        self.feed = LiveFeed(service.db)  # new web messages to this process's /api/events streams
 
     def add_routes(self, routes: list[BaseRoute]) -> None:
         """Mount another channel's routes (its webhook) on this server."""
         self._routes.extend(routes)
 
     async def run(self, stop: asyncio.Event) -> None:
-        app = create_app(self.service, self.settings, self._routes, self.admin)
+        app = create_app(self.service, self.settings, self._routes, self.admin, self.feed)
+        feeding = asyncio.create_task(supervise("web-live", self.feed.run, stop), name="web-live")
         host, port = self.settings.web_host, self.settings.web_port
         # X-Forwarded-For and -Proto are believed only from TRUSTED_PROXIES (uvicorn's own default
         # trusts 127.0.0.1, where any local client could then choose its address)
@@ -158,6 +165,7 @@ class Channel:
         server.should_exit = True
         stopping.cancel()
         await serving
+        await feeding
 
     @staticmethod
     async def _serve(server: uvicorn.Server, where: str) -> None:

@@ -1,4 +1,8 @@
-"""The web chat's JSON API: /api/ask (one answer), /api/chat (a conversation), /healthz.
+"""The web chat's JSON API: /api/ask (one answer), /api/chat (a conversation), /healthz; the live part
+(/api/history, /api/events) is bot/channels/web_live.py.
+
+Every message of a web chat, the visitor's own included, is stored (bot/conversation/web_messages.py)
+once the visitor has a chat row: a visitor without a cookie who only looked keeps no rows.
 
 Every refusal is a 4xx JSON object: `error` in English for operators, `message` in Vietnamese for
 people. Bodies are read in pieces and refused (413) as soon as they exceed the limit
@@ -14,14 +18,19 @@ import re
 import secrets
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import messages, supervise
 from bot.channels.inbound import client_address, parse_json, read_body
+from bot.channels.web_live import Live, LiveFeed
+from bot.conversation import web_messages
 from bot.conversation.service import ConversationService, FloodGuard
 from bot.conversation.types import IncomingMessage, OutgoingMessage
+from bot.relay.inbox import mask
+from bot.textnorm import clean
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +39,7 @@ VISITOR_ID = re.compile(r"[0-9a-f]{32}")
 VISITOR_MAX_AGE = 365 * 24 * 3600
 NO_STORE = {"Cache-Control": "no-store"}
 HEALTH_TIMEOUT = 3.0  # seconds: /healthz answers "degraded" by then, whatever the database does
+SHOWN_CHARS = 200  # a button's label as the page showed it, kept as what the visitor "said"
 
 
 class ApiError(Exception):
@@ -88,17 +98,40 @@ def incoming(data: dict, visitor: str, client: str = "", new: bool = False) -> I
 
 def outgoing_json(message: OutgoingMessage) -> dict:
     """A reply for the page; a quiz carries its question and options, never its answer."""
-    buttons = [[{"label": b.label, "data": b.data, "url": b.url} for b in row] for row in message.buttons]
-    quiz = {"question": message.quiz.question, "options": list(message.quiz.options)} if message.quiz else None
-    return {"text": message.text, "buttons": buttons, "quiz": quiz}
+    return web_messages.content(message)
+
+
+def shown_text(data: dict, msg: IncomingMessage) -> str:
+    """What the visitor's message looked like on the page, for the history: the text typed, or the label of the
+    button or shortcut pressed (`shown`, optional)."""
+    shown = data.get("shown")
+    if isinstance(shown, str) and shown.strip():
+        try:
+            shown.encode("utf-8")
+        except UnicodeEncodeError:
+            return ""
+        return clean(shown).strip()[:SHOWN_CHARS]
+    if msg.kind == "text":
+        return msg.text
+    return ""
+
+
+def visitor_of(request: Request) -> str:
+    """The visitor id in the cookie, or "" when there is none (or it is not one of ours)."""
+    visitor = request.cookies.get(VISITOR_COOKIE, "")
+    return visitor if VISITOR_ID.fullmatch(visitor) else ""
 
 
 class WebApi:
     def __init__(self, service: ConversationService, max_body_bytes: int, client_requests: int = 60,
-                 client_window: float = 60.0) -> None:
+                 client_window: float = 60.0, heartbeat: float = 10.0, feed: LiveFeed | None = None) -> None:
         self.service = service
         self.limit = max_body_bytes
-        self.clients = FloodGuard(client_requests, client_window)  # per client address, both endpoints together
+        self.clients = FloodGuard(client_requests, client_window)  # per client address, every endpoint together
+        self.feed = feed or LiveFeed(service.db)
+        self.live = Live(service.db, self.feed, heartbeat,
+                         lambda response, visitor, request: set_visitor_cookie(response, visitor, request.url.scheme == "https"),
+                         visitor_of)
 
     def _client(self, request: Request) -> str:
         """The client's address; ApiError 429 when it has used up its budget."""
@@ -107,10 +140,18 @@ class WebApi:
             raise ApiError(429, "too many requests from this client address", messages.FLOOD)
         return client
 
+    def _guard(self, request: Request) -> Response | None:
+        try:
+            self._client(request)
+        except ApiError as exc:
+            return exc.response()
+        return None
+
     def routes(self) -> list[Route]:
         return [
             Route("/api/ask", self.ask, methods=["POST"]),
             Route("/api/chat", self.chat, methods=["POST"]),
+            *self.live.routes(self._guard),
             Route("/healthz", self.healthz, methods=["GET"]),
         ]
 
@@ -125,22 +166,47 @@ class WebApi:
         return JSONResponse(answer.to_json(), headers=NO_STORE)
 
     async def chat(self, request: Request) -> Response:
-        visitor = request.cookies.get(VISITOR_COOKIE, "")
-        known = VISITOR_ID.fullmatch(visitor) is not None
+        """One message of the visitor; the replies come back at once and are stored (with what the visitor said)
+        for the history and the visitor's other open pages. Messages for other people (a team member's notice)
+        go out on their own channel."""
+        visitor = visitor_of(request)
+        known = bool(visitor)
         if not known:
             visitor = secrets.token_hex(16)
         try:
             client = self._client(request)
-            msg = incoming(await read_json_object(request, self.limit), visitor, client, new=not known)
+            data = await read_json_object(request, self.limit)
+            msg = incoming(data, visitor, client, new=True)  # rows only once there is something to keep
         except ApiError as exc:
             return exc.response()
         async with self.service.db.chat_lock(f"web:{visitor}"):  # one message of a visitor at a time
             replies = await self.service.db.run(self.service.handle, msg)
-        mine = [m for m in replies if not m.chat_id or m.chat_id == visitor]  # never another chat's messages
-        response = JSONResponse({"messages": [outgoing_json(m) for m in mine]}, headers=NO_STORE)
+            mine = [m for m in replies if not m.channel and (not m.chat_id or m.chat_id == visitor)]
+            try:
+                echo, stored = await self.service.db.run(self._store, visitor, shown_text(data, msg), mine)
+            except SQLAlchemyError as exc:  # answered all the same; only the history misses them
+                log.warning("web: storing a visitor's messages failed (%s)", type(exc).__name__)
+                echo, stored = None, [None] * len(mine)
+        for other in replies:
+            if other.channel and other.channel != web_messages.CHANNEL:
+                await self.service.outbound.send(other)
+        body = {"messages": [{**(s or {"id": None, "from": "bot", "at": None}), **outgoing_json(m)} for m, s in zip(mine, stored)],
+                "echo": echo}
+        response = JSONResponse(body, headers=NO_STORE)
         if not known:
             set_visitor_cookie(response, visitor, secure=request.url.scheme == "https")
         return response
+
+    def _store(self, visitor: str, said: str, replies: list[OutgoingMessage]) -> tuple[dict | None, list[dict | None]]:
+        """Keep the visitor's message and the replies in the chat's history, if the chat has a row."""
+        with self.service.db.session() as s:
+            chat = web_messages.chat_of(s, visitor)
+            if chat is None:
+                return None, [None] * len(replies)
+            echo = web_messages.deliver(s, chat.id, OutgoingMessage(mask(said)), "user") if said.strip() else None
+            rows = [web_messages.deliver(s, chat.id, m, "bot") for m in replies]
+            s.flush()
+            return (web_messages.as_json(echo) if echo else None), [web_messages.as_json(r) for r in rows]
 
     async def healthz(self, request: Request) -> Response:
         """200 "ok" when the database answers and every background task is well (bot/supervise.py); else 503

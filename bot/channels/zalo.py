@@ -243,6 +243,9 @@ class Channel:
                     self._note_inbound(msg.chat_id)
                     await self._quietly(self.api.send_chat_action(msg.chat_id, "typing"))
                 for out in await self.service.db.run(self.service.handle, msg):
+                    if out.channel and out.channel != NAME:  # a team member on another channel
+                        await self.service.outbound.send(out)
+                        continue
                     await self.send(out.chat_id or msg.chat_id, out.text)
             except Exception:
                 log.exception("zalo: failed to answer a %s message", msg.kind)

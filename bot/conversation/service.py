@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from bot import intents, messages, render
 from bot.admin.faq_store import FaqStore
-from bot.areas import ALL, Area, find_area
+from bot.areas import ALL, Area, find_area, mentioned_area
+from bot.conversation.outbound import Outbound
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import Chunk, QuizQuestion
 from bot.relay import commands as relay
@@ -66,7 +67,8 @@ COMMANDS = {
 }
 LETTERS = "ABCD"
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
-TOPIC_QUESTIONS = 6
+TOPIC_QUESTIONS = 6  # a topic's questions per screen; «Xem thêm câu hỏi» shows the next ones
+AREA_BUTTONS = 12  # more areas than this: only the provinces as buttons, communes typed by name
 ESCALATIONS_PER_USER, ESCALATIONS_PER_CLIENT, ESCALATION_WINDOW = 5, 20, 3600.0  # questions to the team per hour
 PROCESSED_KEPT = dt.timedelta(days=7)  # platforms redeliver an update for a day at most
 PRUNE_EVERY = 3600.0  # seconds between sweeps of old processed-message keys (per process)
@@ -131,6 +133,7 @@ class ConversationService:
         self._catalogue: tuple[list[Chunk], dict[str, Chunk], list[str]] = ([], {}, [])
         store = FaqStore(knowledge_dir, db) if knowledge_dir is not None else None
         self.relay = relay.Relay(self.search, self.chunk, areas, public_bot_url, store)
+        self.outbound = Outbound()  # messages for people on other channels (bot/conversation/outbound.py)
 
     # -- entry point ---------------------------------------------------------------------------
 
@@ -146,7 +149,8 @@ class ConversationService:
             return []
         # Control characters (NUL included, which PostgreSQL refuses) and markup go at the door.
         msg = replace(msg, text=clean(msg.text), display_name=clean(msg.display_name))
-        if not self.flood.allow(f"{msg.channel}:{msg.user_id}"):
+        opening = msg.kind == "command" and COMMANDS.get(msg.command.lower()) == "start"  # a page load, cheap
+        if not opening and not self.flood.allow(f"{msg.channel}:{msg.user_id}"):
             return [OutgoingMessage(messages.FLOOD)]
         for attempt in (1, 2):
             try:
@@ -219,6 +223,11 @@ class ConversationService:
             return faq
         if intents.is_emergency(text):
             return [OutgoingMessage(messages.EMERGENCY)]
+        if state.get("escalate") and text:  # the area of a question on its way to the team, typed
+            area = find_area(self.areas, text) or mentioned_area(self.areas, text)
+            if area is None:
+                return [OutgoingMessage(messages.ESCALATE_AREA_UNKNOWN.format(query=text[:60]), self._escalation_area_rows())]
+            return self._escalation_area(s, area, user, chat)
         chat.state = _keep(state, "context")
         if state.get("followup") and text:
             return self.relay.followup(s, str(state["followup"]), text, user)
@@ -302,8 +311,10 @@ class ConversationService:
             return self.relay.faq_button(s, arg, user, chat)
         elif kind in relay.BUTTONS:
             return self.relay.button(s, kind, arg, msg, user, chat)
-        elif kind == "tp" and arg in self._topics():
-            return [self._topic_questions(arg)]
+        elif kind == "tp" and (topic := arg.partition(":")[0]) in self._topics():
+            return [self._topic_questions(topic, _index(arg.partition(":")[2] or "0", 100) or 0)]
+        elif kind == "ea" and (chat.state or {}).get("escalate"):
+            return self._escalation_area(s, None if arg == "-" else find_area(self.areas, arg), user, chat)
         elif kind == "fq" and (entry := self._faq_entry(arg)):
             return self._entry(s, entry.id, entry.title, msg, user, chat)
         elif kind == "sub":
@@ -321,7 +332,7 @@ class ConversationService:
         index = int(text) - 1 if text.isdigit() else LETTERS.index(text.upper())
         if not 0 <= index < len(pending):
             return [OutgoingMessage(messages.CHOICE_UNKNOWN)]
-        chat.state = _keep(chat.state, "addfaq", "context")
+        chat.state = _keep(chat.state, "addfaq", "context", "escalate")
         return self._button(s, pending[index], msg, user, chat)
 
     # -- questions -----------------------------------------------------------------------------
@@ -414,28 +425,64 @@ class ConversationService:
 
     def _escalate(self, s: Session, question: str, msg: IncomingMessage, user: User, chat: Chat,
                   log_id: int | None) -> list[OutgoingMessage]:
-        """The acknowledgement, then notices for the on-duty team members of the citizen's area.
-        At most ESCALATIONS_PER_USER per person and ESCALATIONS_PER_CLIENT per client address an hour."""
+        """The question for the team of the citizen's area: their own area, else the one the question names,
+        else asked first (buttons, or a name typed with or without diacritics). At most
+        ESCALATIONS_PER_USER per person and ESCALATIONS_PER_CLIENT per client address an hour."""
         if not self.escalations.allow(f"{msg.channel}:{msg.user_id}") or (
             msg.client and not self.client_escalations.allow(f"{msg.channel}:{msg.client}")
         ):
             return [OutgoingMessage(messages.ESCALATE_TOO_MANY)]
-        esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=mask(question)[:4000], area=user.area)
+        area = user.area or getattr(mentioned_area(self.areas, question), "code", "")
+        if not area and self.areas:
+            chat.state = {**(_keep(chat.state, "context") or {}), "escalate": {"question": question[:4000], "log": log_id}}
+            return [OutgoingMessage(messages.ESCALATE_WHICH_AREA, self._escalation_area_rows())]
+        return self._to_team(s, question, user, chat, log_id, area)
+
+    def _escalation_area(self, s: Session, area: Area | None, user: User, chat: Chat) -> list[OutgoingMessage]:
+        """The area of the waiting question was given (None: the person does not know): it goes to the team."""
+        pending = (chat.state or {}).get("escalate") or {}
+        chat.state = _keep(chat.state, "context")
+        if not pending.get("question"):
+            return [OutgoingMessage(messages.ESCALATE_ASK)]
+        if area is not None:
+            user.area = area.code  # asked once: the next question goes to the same team
+        log_id = pending.get("log") if isinstance(pending.get("log"), int) else None
+        return self._to_team(s, pending["question"], user, chat, log_id, area.code if area else "")
+
+    def _to_team(self, s: Session, question: str, user: User, chat: Chat, log_id: int | None,
+                 area: str) -> list[OutgoingMessage]:
+        """The acknowledgement, then notices for the on-duty team members of the area, on every channel."""
+        esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=mask(question)[:4000], area=area)
         s.add(esc)
         s.flush()
         return [OutgoingMessage(messages.ESCALATED.format(id=esc.id))] + self.relay.escalated(s, esc, user.channel)
 
-    def _topic_questions(self, topic: str) -> OutgoingMessage:
-        entries = [c for c in self._current()[1].values() if c.kind == "faq" and c.topic == topic][:TOPIC_QUESTIONS]
-        rows = [[Button(c.title, f"fq:{c.id.removeprefix('faq:')}")] for c in entries]
-        rows = [r for r in rows if len(r[0].data.encode()) <= MAX_CALLBACK_BYTES]
-        return OutgoingMessage(messages.TOPIC_QUESTIONS.format(topic=messages.TOPIC_NAMES.get(topic, topic)), rows)
+    def _escalation_area_rows(self) -> list[list[Button]]:
+        areas = self.areas if len(self.areas) <= AREA_BUTTONS else [a for a in self.areas if "/" not in a.code]
+        rows = [[Button(a.name, f"ea:{a.code}")] for a in areas[:AREA_BUTTONS]]
+        return [r for r in rows if len(r[0].data.encode()) <= MAX_CALLBACK_BYTES] + [[Button(messages.BUTTON_AREA_UNKNOWN, "ea:-")]]
+
+    def _topic_questions(self, topic: str, page: int = 0) -> OutgoingMessage:
+        """One screen of a topic's questions; «Xem thêm câu hỏi» shows the next screen."""
+        entries = [c for c in self._current()[1].values() if c.kind == "faq" and c.topic == topic]
+        entries = [c for c in entries if len(f"fq:{c.id.removeprefix('faq:')}".encode()) <= MAX_CALLBACK_BYTES]
+        start = page * TOPIC_QUESTIONS if page * TOPIC_QUESTIONS < len(entries) else 0
+        shown = entries[start:start + TOPIC_QUESTIONS]
+        rows = [[Button(c.title, f"fq:{c.id.removeprefix('faq:')}")] for c in shown]
+        if start + TOPIC_QUESTIONS < len(entries):
+            rest = len(entries) - start - TOPIC_QUESTIONS
+            rows.append([Button(messages.BUTTON_MORE_QUESTIONS.format(count=rest), f"tp:{topic}:{start // TOPIC_QUESTIONS + 1}")])
+        name = messages.TOPIC_NAMES.get(topic, topic)
+        text = messages.TOPIC_QUESTIONS.format(topic=name)
+        if len(entries) > TOPIC_QUESTIONS:
+            text = messages.TOPIC_QUESTIONS_PAGE.format(topic=name, first=start + 1, last=start + len(shown), total=len(entries))
+        return OutgoingMessage(text, rows)
 
     # -- commands ------------------------------------------------------------------------------
 
     def _cmd_start(self, s, msg, user, chat) -> list[OutgoingMessage]:
         name = msg.display_name.strip() or messages.WELCOME_NAME
-        return [OutgoingMessage(messages.WELCOME.format(name=name), self._topic_rows())]
+        return [OutgoingMessage(messages.WELCOME.format(name=name, count=len(self._topics())), self._topic_rows())]
 
     def _cmd_help(self, s, msg, user, chat) -> list[OutgoingMessage]:
         return [OutgoingMessage(messages.HELP + self.relay.help(s, user))]
@@ -479,7 +526,7 @@ class ConversationService:
         return self.relay.command(s, msg, user, chat)
 
     def _cmd_cancel(self, s, msg, user, chat) -> list[OutgoingMessage]:
-        if (chat.state or {}).get("human"):
+        if (chat.state or {}).get("human") or (chat.state or {}).get("escalate"):
             chat.state = _keep(chat.state, "context")
             return [OutgoingMessage(messages.ADDFAQ_CANCELLED)]
         return self.relay.faq.cancel(chat)
@@ -594,7 +641,8 @@ class ConversationService:
             label = b.label if is_quiz else f"{i + 1}. {b.label}"
             lines.append(label)
         lines += ["", messages.QUIZ_CHOICE_PROMPT if is_quiz else messages.CHOICE_PROMPT]
-        chat.state = {**(_keep(chat.state, "addfaq", "context", "human") or {}), "choices": [b.data for b in choices]}
+        chat.state = {**(_keep(chat.state, "addfaq", "context", "human", "escalate") or {}),
+                      "choices": [b.data for b in choices]}
         return OutgoingMessage("\n".join(lines), chat_id=out.chat_id)
 
 

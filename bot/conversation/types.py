@@ -57,3 +57,4 @@ class OutgoingMessage:
     buttons: list[list[Button]] = field(default_factory=list)
     quiz: Quiz | None = None
     chat_id: str = ""  # empty: reply in the chat the message came from
+    channel: str = ""  # empty: on the channel the message came from; else another one (a team member's notice)

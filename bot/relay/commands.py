@@ -2,8 +2,10 @@
 
 Every command checks the sender's role first; team and admin commands that show questions or grant
 rights only work in a private chat. Messages for other people (a team member's answer to a citizen,
-a new-question notice) are OutgoingMessages addressed by `chat_id` on the sender's channel; a person
-on another channel gets the answer on their next message (see inbox.undelivered).
+a new-question notice) are OutgoingMessages addressed by `chat_id` (and `channel` when it is not the
+sender's: bot/conversation/outbound.py); a team member's answer to a web visitor is stored in the web
+chat and shown live (bot/conversation/web_messages.py); a person on another channel gets the answer on
+their next message (see inbox.undelivered).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from bot import messages
 from bot.admin.chat_faq import FaqChat
 from bot.admin.faq_store import FaqStore
 from bot.areas import ALL, Area
+from bot.conversation import web_messages
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage
 from bot.knowledge.models import Chunk
 from bot.relay import inbox, roles
@@ -97,10 +100,11 @@ class Relay:
         return (messages.RELAY_TEAM_HELP if RANK[role] else "") + admin
 
     def escalated(self, s: Session, esc: Escalation, channel: str) -> list[OutgoingMessage]:
-        """Notices of a new question for the on-duty team members of its area."""
+        """Notices of a new question for the on-duty team members of its area, on every channel they use
+        (`channel`, the citizen's, needs no `channel` on the message)."""
         text = messages.RELAY_NEW_QUESTION.format(id=esc.id, area=self.area_name(esc.area), question=inbox.preview(esc.question))
-        members = inbox.on_duty_members(s, esc.area, channel, exclude=esc.user_id)
-        return [OutgoingMessage(text, chat_id=m.external_id) for m in members]
+        members = inbox.on_duty_members(s, esc.area, None, exclude=esc.user_id)
+        return [_to(m, channel, text) for m in members]
 
     def followup(self, s: Session, esc_id: str, text: str, user: User) -> list[OutgoingMessage]:
         """A citizen asks more about their own question: it reopens, and its handler (or the team) hears."""
@@ -110,12 +114,12 @@ class Relay:
         inbox.reopen(s, esc, user, text[:4000])
         notice = messages.RELAY_REOPENED.format(id=esc.id, area=self.area_name(esc.area), question=inbox.preview(text))
         handler = s.get(User, esc.claimed_by) if esc.claimed_by else None
-        if handler is not None and handler.channel == user.channel and RANK[roles.role_of(s, handler)]:
+        if handler is not None and inbox.notifiable(handler) and RANK[roles.role_of(s, handler)]:
             members = [handler]
         else:
-            members = inbox.on_duty_members(s, esc.area, user.channel, exclude=user.id)
+            members = inbox.on_duty_members(s, esc.area, None, exclude=user.id)
         ack = OutgoingMessage(messages.RELAY_FOLLOWUP_SENT.format(id=esc.id))
-        return [ack] + [OutgoingMessage(notice, chat_id=m.external_id) for m in members]
+        return [ack] + [_to(m, user.channel, notice) for m in members]
 
     def followup_in(self, s: Session, text: str, user: User) -> list[OutgoingMessage] | None:
         """`/canbo #12 more words`: a follow-up to question 12; None for a new question."""
@@ -173,6 +177,9 @@ class Relay:
         if refusal:
             return [refusal]
         relayed = inbox.reply(s, esc, user, text.strip()[:4000], channel)
+        if relayed.stored:  # a web visitor: in their chat's history and on their open pages at once
+            web_messages.deliver(s, esc.chat_id, self._answer_message(esc.id, text.strip()[:4000], True), "team")
+            return [OutgoingMessage(messages.RELAY_REPLY_SENT.format(id=esc.id))]
         if not relayed.now:
             return [OutgoingMessage(messages.RELAY_REPLY_QUEUED.format(id=esc.id))]
         answer = self._answer_message(esc.id, text.strip()[:4000], buttons, relayed.chat_external_id)
@@ -325,6 +332,11 @@ class Relay:
 
     def area_name(self, code: str) -> str:
         return self._area_names.get(code, code) if code else messages.RELAY_AREA_UNKNOWN
+
+
+def _to(member: User, here: str, text: str) -> OutgoingMessage:
+    """A message for a team member: on `here` (the channel being answered) without naming it, else on theirs."""
+    return OutgoingMessage(text, chat_id=member.external_id, channel="" if member.channel == here else member.channel)
 
 
 def waiting_text(delta) -> str:

@@ -14,11 +14,13 @@ from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.areas import ALL
+from bot.conversation import web_messages
 from bot.relay.models import FaqDraft, RelayMessage, RoleGrant
 from bot.relay.roles import aware
 from bot.storage.models import Chat, Escalation, User, parse_id, utcnow
 
 INBOX_LIMIT = 20
+SILENT_CHANNELS = ("webadmin",)  # web admin accounts: no chat to notify, they read the web inbox (bot/webadmin)
 WAITING = ("open", "claimed")
 PREVIEW_CHARS = 300
 # A run of digits with separators between them: spaces, dots, dashes, slashes, commas, underscores,
@@ -84,10 +86,12 @@ def waited(since: dt.datetime) -> dt.timedelta:
 
 @dataclass
 class Relayed:
-    """Where an answer goes: the citizen's chat, and whether this channel can deliver it now."""
+    """Where an answer goes: the citizen's chat; whether this channel can deliver it now; whether it is a
+    web chat, where the answer is stored and shown live (bot/conversation/web_messages.py)."""
 
     chat_external_id: str
     now: bool
+    stored: bool = False
 
 
 def claim(esc: Escalation, member: User) -> None:
@@ -97,11 +101,12 @@ def claim(esc: Escalation, member: User) -> None:
 def reply(s: Session, esc: Escalation, member: User, text: str, channel: str) -> Relayed:
     """Record the answer and close the question; delivered now only on the member's own channel."""
     chat = s.get(Chat, esc.chat_id)
-    now = chat.channel == channel
+    stored = chat.channel == web_messages.CHANNEL
+    now = chat.channel == channel and not stored
     claim(esc, member)  # whoever answers handles the follow-ups
     esc.status, esc.answered_at = "answered", utcnow()
-    s.add(RelayMessage(escalation_id=esc.id, author="team", user_id=member.id, text=text, delivered=now))
-    return Relayed(chat.external_id, now)
+    s.add(RelayMessage(escalation_id=esc.id, author="team", user_id=member.id, text=text, delivered=now or stored))
+    return Relayed(chat.external_id, now, stored)
 
 
 def reopen(s: Session, esc: Escalation, citizen: User, text: str) -> None:
@@ -144,11 +149,17 @@ def save_draft(s: Session, esc: Escalation, member: User) -> FaqDraft | None:
     return draft
 
 
-def on_duty_members(s: Session, area: str, channel: str, exclude: int) -> list[User]:
-    """Team members and admins on duty whose areas cover `area`, reachable on `channel`."""
-    rows = s.execute(
-        select(User, RoleGrant.area).join(RoleGrant, RoleGrant.user_id == User.id)
-        .where(RoleGrant.on_duty.is_(True), User.channel == channel, User.id != exclude, User.blocked_bot.is_(False))
-    ).all()
+def notifiable(member: User) -> bool:
+    """Whether a team member has a chat to be told of questions in (not a web admin account)."""
+    return member.channel not in SILENT_CHANNELS and not member.blocked_bot
+
+
+def on_duty_members(s: Session, area: str, channel: str | None, exclude: int) -> list[User]:
+    """Team members and admins on duty whose areas cover `area`, reachable on `channel` (None: on any channel
+    with a chat to notify)."""
+    query = (select(User, RoleGrant.area).join(RoleGrant, RoleGrant.user_id == User.id)
+             .where(RoleGrant.on_duty.is_(True), User.id != exclude, User.blocked_bot.is_(False),
+                    User.channel == channel if channel else User.channel.not_in(SILENT_CHANNELS)))
+    rows = s.execute(query).all()
     members = {u.id: u for u, a in rows if a == ALL or covers([a], area)}
     return sorted(members.values(), key=lambda u: u.id)

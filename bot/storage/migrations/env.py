@@ -6,6 +6,7 @@ import bot.relay.models  # noqa: F401  (relay tables on the same metadata)
 import bot.campaigns.models  # noqa: F401  (campaign tables join Base.metadata)
 import bot.admin.models  # noqa: F401  (FAQ version tables)
 import bot.webadmin.models  # noqa: F401  (web admin accounts and sessions)
+import bot.conversation.web_messages  # noqa: F401  (the web chat's messages)
 from bot.storage.models import Base
 
 connection = context.config.attributes["connection"]
