@@ -27,6 +27,7 @@ from bot.campaigns.quiz import leaderboard
 from bot.campaigns.senders import quiet_until, run_senders
 from bot.cli import app
 from bot.config import Settings, get_settings
+from bot.conversation import web_messages
 from bot.conversation.service import ConversationService
 from bot.conversation.types import IncomingMessage
 from bot.knowledge.models import QuizQuestion
@@ -147,7 +148,15 @@ def test_expansion_targets_area_and_channel_once_per_user(db, service, fake):
     with db.session() as s:
         rows = s.execute(select(User.external_id, OutboxMessage.channel, OutboxMessage.status).join(User)).all()
     assert sorted(r[0] for r in rows) == ["100", "101", "200", "201", "500", "501", "600"]
-    assert {r[0]: r[2] for r in rows}["600"] == "skipped"  # web chat has no push
+    assert {r[0]: r[2] for r in rows}["600"] == "pending"  # the web chat too: into the visitor's chat
+    send_all(db, settings_for(db, fake), channels=("web",))
+    with db.session() as s:
+        (shown,) = web_messages.history(s, "600")
+        assert shown["from"] == "bot" and shown["text"].startswith("Tin thử") and messages.CAMPAIGN_FOOTER.strip() in shown["text"]
+        assert s.scalar(select(OutboxMessage.status).join(User).where(User.external_id == "600")) == "sent"
+    send_all(db, settings_for(db, fake), channels=("web",))  # nothing is shown twice
+    with db.session() as s:
+        assert len(web_messages.history(s, "600")) == 1
     telegram_only = campaign(db, area="dien-bien/xa-muong-phang", channel="telegram")
     scheduler.fire(service, settings_for(db, fake), telegram_only, dt.datetime.now(UTC))
     with db.session() as s:
@@ -262,11 +271,12 @@ def test_quiz_push_answers_reveal_and_leaderboard(db, service, fake):
     service.handle(msg("telegram", "501", "command", command="dangky", text="Điện Biên"))
     service.handle(msg("zalo", "z-1", "command", command="dangky", text="all"))
     service.handle(msg("telegram", "502", "command", command="dangky", text="all"))
+    service.handle(msg("web", "w-1", "command", command="dangky", text="all"))
     with db.session() as s:  # 502 wants news but no quiz
         s.scalar(select(Subscription).join(User).where(User.external_id == "502")).quiz = False
     cid = campaign(db, text="", kind="quiz", cron="0 19 * * *", reveal_minutes=60)
     run = scheduler.fire(service, settings_for(db, fake), cid, dt.datetime.now(UTC))
-    send_all(db, settings_for(db, fake), ("telegram", "zalo"))
+    send_all(db, settings_for(db, fake), ("telegram", "zalo", "web"))
     polls = [p for m, c, p in fake.delivered if m == "sendPoll"]
     assert len(polls) == 1 and polls[0]["chat_id"] == "501" and polls[0]["is_anonymous"] is False
     zalo_text = next(p["text"] for m, c, p in fake.delivered if c == "z-1")
@@ -277,16 +287,24 @@ def test_quiz_push_answers_reveal_and_leaderboard(db, service, fake):
     assert service.handle(msg("telegram", "501", "poll_answer", poll_id=poll_id, option=1)) == []
     (zalo_reply,) = service.handle(msg("zalo", "z-1", text="A", buttons=False))
     assert "Chưa đúng" in zalo_reply.text
+    with db.session() as s:  # on the web: the question with its answer buttons, in the visitor's chat
+        (pushed,) = web_messages.history(s, "w-1")
+    assert pushed["quiz"] == {"question": QUIZ[0].question, "options": list(QUIZ[0].options)}
+    pick = [b["data"] for row in pushed["buttons"] for b in row][1]
+    (web_reply,) = service.handle(msg("web", "w-1", "button", data=pick))
+    assert web_reply.text.startswith("✅")
     with db.session() as s:
-        assert sorted(s.scalars(select(QuizAnswer.correct))) == [False, True]
+        assert sorted(s.scalars(select(QuizAnswer.correct))) == [False, True, True]
     # the reveal, after the set time, to everyone the question went to
     fake.delivered.clear()
     scheduler.reveal(service, settings_for(db, fake), run)
-    send_all(db, settings_for(db, fake), ("telegram", "zalo"))
+    send_all(db, settings_for(db, fake), ("telegram", "zalo", "web"))
     assert sorted(fake.per_chat()) == ["501", "z-1"]
+    with db.session() as s:
+        assert "Đáp án đúng: B. Ở công an" in web_messages.history(s, "w-1")[-1]["text"]
     assert all("Đáp án đúng: B. Ở công an" in p["text"] for _, _, p in fake.delivered)
     board = leaderboard(db)
-    assert [(b.right, b.answered) for b in board] == [(1, 1), (0, 1)]
+    assert [(b.right, b.answered) for b in board] == [(1, 1), (1, 1), (0, 1)]
     assert [b.area for b in leaderboard(db, area="dien-bien")] == ["dien-bien"]
     assert leaderboard(db, area="lai-chau") == []
 

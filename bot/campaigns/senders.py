@@ -432,8 +432,8 @@ class WebSender:
             try:
                 if time.monotonic() - last_recover > min(5.0, self.lease / 2):
                     last_recover = time.monotonic()
-                    await self.db.run(outbox.recover, self.channel)
-                rows = await self.db.run(outbox.claim, self.channel, self.batch, self.lease)
+                    await self.db.run(outbox.recover, self.db, self.channel)
+                rows = await self.db.run(outbox.claim, self.db, self.channel, self.batch, self.lease)
                 for row in rows:
                     wanted = await self.db.run(outbox.still_wanted, self.db, row)
                     if not wanted:
