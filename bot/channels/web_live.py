@@ -200,22 +200,25 @@ class EventStream:
 
     async def _stream(self, request: Request, visitor: str, fresh: bool, queue: asyncio.Queue, send: Send,
                       receive: Receive) -> None:
-        headers = Response(media_type="text/event-stream", headers={
-            "Cache-Control": "no-store", "X-Accel-Buffering": "no", "Connection": "keep-alive"})
+        headers = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-store"),
+                   (b"x-accel-buffering", b"no")]  # no Content-Length: the body goes on until the page leaves
         if fresh:
-            self.live.set_cookie(headers, visitor, request)
-        await send({"type": "http.response.start", "status": 200, "headers": headers.raw_headers})
+            carrier = Response()
+            self.live.set_cookie(carrier, visitor, request)
+            headers += [(k, v) for k, v in carrier.raw_headers if k == b"set-cookie"]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         sent: set[int] = set()
         await send({"type": "http.response.body", "body": b"retry: 3000\n\n", "more_body": True})
         resume = last_event_id(dict(request.headers), dict(request.query_params))
-        if resume is not None and not fresh:
-            try:
-                missed = await self.live.db.run(self.live.missed, visitor, resume)
-            except SQLAlchemyError:
-                missed = []  # the live part still works; the page has its history
-            for message in missed:
-                sent.add(message["id"])
-                await send({"type": "http.response.body", "body": _event(message), "more_body": True})
+        try:  # what the page missed; without an id to resume from, only what comes from now on
+            missed = [] if fresh else await self.live.db.run(self.live.missed, visitor, resume)
+        except SQLAlchemyError:
+            missed = []  # the live part still works; the page has its history
+        if resume is None:
+            resume, missed = (missed[-1]["id"] if missed else 0), []
+        for message in missed:
+            sent.add(message["id"])
+            await send({"type": "http.response.body", "body": _event(message), "more_body": True})
         disconnected = asyncio.ensure_future(_disconnect(receive))
         try:
             while True:
@@ -232,7 +235,7 @@ class EventStream:
                 message = getter.result()
                 if message is None:  # closed by the feed (slow reader, or the server stops)
                     break
-                if message["id"] in sent:
+                if message["id"] in sent or message["id"] <= resume:  # the page has it already
                     continue
                 sent.add(message["id"])
                 if len(sent) > 4 * QUEUE:
@@ -282,6 +285,7 @@ class Live:
         with self.db.session() as s:
             return web_messages.history(s, visitor)
 
-    def missed(self, visitor: str, after: int) -> list[dict]:
+    def missed(self, visitor: str, after: int | None) -> list[dict]:
+        """The messages after `after`; with None, the visitor's last one (where "from now on" starts)."""
         with self.db.session() as s:
-            return web_messages.after(s, visitor, after)
+            return web_messages.after(s, visitor, after) if after is not None else web_messages.history(s, visitor, 1)

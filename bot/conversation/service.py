@@ -664,6 +664,7 @@ class _Writes:
 
     def __init__(self, s: Session) -> None:
         self._seen = False
+        self._session = s
         event.listen(s, "before_flush", self._flush)
         event.listen(s, "do_orm_execute", self._execute)
 
@@ -676,7 +677,8 @@ class _Writes:
             self._seen = True
 
     def any(self) -> bool:
-        return self._seen
+        """Also rows added or deleted but not flushed yet (a subscription added after the last query)."""
+        return self._seen or bool(self._session.new) or bool(self._session.deleted)
 
 
 def _keep(state: dict | None, *keys: str) -> dict | None:

@@ -1,5 +1,9 @@
 /* The chat page: plain JavaScript, no framework. Everything from the bot or the person is put on
-   the page with textContent, never as HTML. Texts for people are in index.html (data-* on <body>). */
+   the page with textContent, never as HTML. Texts for people are in index.html (data-* on <body>).
+   On load it shows the visitor's history (api/history), then keeps a live stream open (api/events):
+   a team member's answer, a campaign message or a quiz push appears without a reload. Every message
+   has an id; one already shown (the reply to this page's own request, or one seen before a reconnect)
+   is not shown twice. */
 (function () {
   "use strict";
   var body = document.body;
@@ -12,6 +16,10 @@
   var largeButton = document.getElementById("large-text");
   var LARGE_KEY = "bdhvs-large-text";
   var busy = false;
+  var seen = {};  // ids of the messages on the page
+  var lastId = 0;  // the highest id shown: where the live stream resumes
+  var held = [];  // live messages that arrived while a request was on its way
+  var stream = null;
 
   function remembered() {
     try { return localStorage.getItem(LARGE_KEY) === "1"; } catch (e) { return false; }
@@ -28,13 +36,13 @@
     div.className = "msg " + who;
     var label = document.createElement("span");
     label.className = "sr-only";
-    label.textContent = (who === "user" ? say.you : say.bot) + " ";
+    label.textContent = (who === "user" ? say.you : who === "team" ? say.team : say.bot) + " ";
     div.appendChild(label);
     text.split("\n\n").forEach(function (part) {
       var p = document.createElement("p");
       p.textContent = part;
-      if (who === "bot" && part.indexOf(say.source) === 0) p.className = "source";
-      if (who === "bot" && part.indexOf(say.matched) === 0) p.className = "matched";  // "Về câu hỏi: «…»"
+      if (who !== "user" && part.indexOf(say.source) === 0) p.className = "source";
+      if (who !== "user" && part.indexOf(say.matched) === 0) p.className = "matched";  // "Về câu hỏi: «…»"
       div.appendChild(p);
     });
     log.appendChild(div);
@@ -65,14 +73,28 @@
         });
         input.focus();
       }
-      send({ button: button.data }, button.label);
+      send({ button: button.data, shown: button.label }, button.label);
     });
     b.dataset.kind = button.data.split(":")[0];
     return b;
   }
 
-  function showReply(message) {
-    var div = bubble("bot", message.text);
+  function remember(message) {
+    if (!message || message.id === null || message.id === undefined) return false;
+    if (seen[message.id]) return true;
+    seen[message.id] = true;
+    if (message.id > lastId) lastId = message.id;
+    return false;
+  }
+
+  function show(message) {  // a stored message (history or live): the visitor's own, the bot's or the team's
+    if (remember(message)) return;
+    if (message.from === "user") bubble("user", message.text);
+    else showReply(message, message.from === "team" ? "team" : "bot");
+  }
+
+  function showReply(message, who) {
+    var div = bubble(who || "bot", message.text);
     if (!message.buttons || !message.buttons.length) return;
     var group = document.createElement("div");
     group.className = "choices";
@@ -92,6 +114,7 @@
     busy = on;
     sendButton.disabled = on;
     statusLine.textContent = on ? say.waiting : "";
+    if (!on) held.splice(0).forEach(show);
   }
 
   function send(payload, shown) {
@@ -105,8 +128,11 @@
       body: JSON.stringify(payload)
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) bubble("bot", data.message || say.offline);
-        else (data.messages || []).forEach(showReply);
+        if (!response.ok) { bubble("bot", data.message || say.offline); return; }
+        remember(data.echo);
+        (data.messages || []).forEach(function (message) {
+          if (!remember(message)) showReply(message);
+        });
       });
     }, function () {
       bubble("bot", say.offline);
@@ -129,14 +155,46 @@
         input.value = "";
         command += " " + question;
       }
-      send({ text: command }, b.textContent + (command.indexOf(" ") > 0 ? ": " + question : ""));
+      var shown = b.textContent + (command.indexOf(" ") > 0 ? ": " + question : "");
+      send({ text: command, shown: shown }, shown);
+      if (b.dataset.withQuestion && !question) input.focus();  // the reply asks for the question in words
     });
   });
+
+  function listen() {
+    if (!window.EventSource) return;
+    stream = new EventSource("api/events?after=" + lastId);
+    stream.addEventListener("message", function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (busy) held.push(message); else show(message);
+    });
+    stream.addEventListener("error", function () {
+      // the browser reconnects by itself (with Last-Event-ID); once it gives up, try again later
+      if (stream.readyState === EventSource.CLOSED) {
+        stream = null;
+        setTimeout(listen, 10000);
+      }
+    });
+  }
+
+  function start() {
+    fetch("api/history", { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : { messages: [] };
+    }, function () {
+      return { messages: [] };
+    }).then(function (data) {
+      var past = data.messages || [];
+      past.forEach(show);
+      listen();
+      if (!past.length) send({ text: "/start" });
+    });
+  }
 
   largeButton.addEventListener("click", function () {
     setLarge(!document.documentElement.classList.contains("large"));
   });
 
   setLarge(remembered());
-  send({ text: "/start" });
+  start();
 })();
