@@ -170,7 +170,7 @@ def small_engine(small_index, embedder) -> Engine:
 # Test lanes (README, "The two commands"): `-m "not slow and not browser and not quality and not postgres"`
 # is the fast lane for a developer's edit loop; CI runs everything.
 _LANES = {
-    "browser": ("tests/test_browser.py", "tests/test_admin_browser.py"),
+    "browser": ("tests/test_browser.py", "tests/test_admin_browser.py", "tests/test_web_live_browser.py"),
     "quality": ("tests/test_quality.py",),
     "postgres": ("tests/test_outbox_postgres.py", "tests/test_two_workers.py"),
     "slow": (

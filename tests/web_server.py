@@ -81,3 +81,52 @@ def serve(service: ConversationService, pushers: dict | None = None, **settings)
 
 def database_url(directory: Path) -> str:
     return f"sqlite:///{directory / 'bot.db'}"
+
+
+@contextlib.contextmanager
+def serve_live(service: ConversationService, telegram=None, **settings) -> Iterator[str]:
+    """The web channel with, in the same event loop as `python -m bot run` wires them (bot.runner.connect),
+    a Telegram channel polling `telegram` (a tests/fake_telegram.FakeTelegram) and the web chat's outbox sender."""
+    from bot.campaigns.senders import run_senders
+    from bot.channels.telegram import Channel as TelegramChannel
+    from bot.runner import connect
+
+    extra = dict(telegram_bot_token=telegram.token, telegram_api_base_url=telegram.url) if telegram else {}
+    config = Settings(_env_file=None, web_port=free_port(), quiet_hours="", **{"web_allowed_origins": PORTAL, **extra, **settings})
+    instances = {"web": Channel(service, config)}
+    if telegram is not None:
+        instances["telegram"] = TelegramChannel(service, config)
+    connect(service, instances)
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    failure: list[BaseException] = []
+
+    async def everything() -> None:
+        await asyncio.gather(*(c.run(stop) for c in instances.values()), run_senders(service.db, config, ["web"], stop))
+
+    def main() -> None:
+        try:
+            loop.run_until_complete(everything())
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{config.web_port}"
+    deadline = time.monotonic() + 30
+    while True:
+        assert not failure, failure
+        try:
+            httpx.get(f"{base}/widget.js", timeout=2)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "web channel did not start"
+            time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(20)
+        assert not thread.is_alive(), "channels did not stop"
+        assert not failure, failure
+        loop.close()

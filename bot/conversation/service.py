@@ -677,8 +677,9 @@ class _Writes:
             self._seen = True
 
     def any(self) -> bool:
-        """Also rows added or deleted but not flushed yet (a subscription added after the last query)."""
-        return self._seen or bool(self._session.new) or bool(self._session.deleted)
+        """Also changes not flushed yet (a subscription added after the last query, a chat's new state)."""
+        s = self._session
+        return self._seen or bool(s.new) or bool(s.deleted) or any(s.is_modified(o) for o in s.dirty)
 
 
 def _keep(state: dict | None, *keys: str) -> dict | None:
