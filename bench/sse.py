@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import resource
 import secrets
@@ -49,23 +50,23 @@ from tests.fake_telegram import FakeTelegram  # noqa: E402
 from tests.web_server import free_port  # noqa: E402
 
 MEMBER = 880001
+MEMBERS = 10  # team members answering in turn: each stays under the flood limit (8 messages in 30 s)
 
 
-async def hold(url: str, visitor: str, opened: asyncio.Event, events: asyncio.Queue, counter: list[int]) -> None:
+async def hold(client: httpx.AsyncClient, visitor: str, opened: asyncio.Event, events: asyncio.Queue,
+               counter: list[int]) -> None:
     """One idle page: the stream is opened and read until the benchmark ends."""
-    async with httpx.AsyncClient(base_url=url, cookies={"bdhvs_visitor": visitor},
-                                 timeout=httpx.Timeout(10, read=None)) as client:
-        async with client.stream("GET", "/api/events") as response:
-            assert response.status_code == 200, response.status_code
-            first = True
-            async for line in response.aiter_lines():
-                if first:
-                    counter[0] += 1
-                    first = False
-                    if counter[0] >= counter[1]:
-                        opened.set()
-                if line.startswith("data:"):
-                    await events.put((time.monotonic(), json.loads(line[5:])))
+    async with client.stream("GET", "/api/events", headers={"Cookie": f"bdhvs_visitor={visitor}"}) as response:
+        assert response.status_code == 200, response.status_code
+        first = True
+        async for line in response.aiter_lines():
+            if first:
+                counter[0] += 1
+                first = False
+                if counter[0] >= counter[1]:
+                    opened.set()
+            if line.startswith("data:"):
+                await events.put((time.monotonic(), json.loads(line[5:])))
 
 
 async def measure(url: str, connections: int, answers: int, fake: FakeTelegram, db: Database, pid: int) -> dict:
@@ -78,8 +79,10 @@ async def measure(url: str, connections: int, answers: int, fake: FakeTelegram, 
     await asyncio.sleep(2)
     before = status_mb(pid)["VmRSS"]
 
+    pages = httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30, read=None),
+                              limits=httpx.Limits(max_connections=None, max_keepalive_connections=0))
     opened, counter = asyncio.Event(), [0, connections]
-    idle = [asyncio.create_task(hold(url, secrets.token_hex(16), opened, asyncio.Queue(), counter)) for _ in range(connections)]
+    idle = [asyncio.create_task(hold(pages, secrets.token_hex(16), opened, asyncio.Queue(), counter)) for _ in range(connections)]
     started = time.monotonic()
     await asyncio.wait_for(opened.wait(), 300)
     open_seconds = time.monotonic() - started
@@ -92,28 +95,37 @@ async def measure(url: str, connections: int, answers: int, fake: FakeTelegram, 
         for i in range(answers):
             visitor = secrets.token_hex(16)
             cookies = {"bdhvs_visitor": visitor}
-            await client.post("/api/chat", json={"text": "/dangky Điện Biên"}, cookies=cookies)
-            reply = (await client.post("/api/chat", json={"text": f"/canbo câu hỏi số {i} về VNeID"}, cookies=cookies)).json()
+            address = {"X-Forwarded-For": f"10.1.{i // 250}.{i % 250 + 1}"}  # one person each: the per-address limit
+            await client.post("/api/chat", json={"text": "/dangky Điện Biên"}, cookies=cookies, headers=address)
+            reply = (await client.post("/api/chat", json={"text": f"/canbo câu hỏi số {i} về VNeID"}, cookies=cookies,
+                                       headers=address)).json()
             escalations.append(int(re.search(r"#(\d+)", reply["messages"][0]["text"])[1]))
             visitors.append(visitor)
     opened2, counter2 = asyncio.Event(), [0, answers]
     for visitor in visitors:
         queues.append(asyncio.Queue())
-        idle.append(asyncio.create_task(hold(url, visitor, opened2, queues[-1], counter2)))
+        idle.append(asyncio.create_task(hold(pages, visitor, opened2, queues[-1], counter2)))
     await asyncio.wait_for(opened2.wait(), 60)
 
     team, polled = [], []
-    for esc_id, events in zip(escalations, queues):
+    for n, (esc_id, events) in enumerate(zip(escalations, queues)):
+        member = MEMBER + n % MEMBERS
+        await asyncio.sleep(random.uniform(0, 0.5))  # not in step with the feed's polling
         sent = time.monotonic()
-        fake.inject(fake.message(MEMBER, f"/traloi {esc_id} Bác đến công an xã nhé."))
+        fake.inject(fake.message(member, f"/traloi {esc_id} Bác đến công an xã nhé."))
         while True:
-            at, message = await asyncio.wait_for(events.get(), 30)
+            try:
+                at, message = await asyncio.wait_for(events.get(), 30)
+            except asyncio.TimeoutError:
+                raise SystemExit(f"no answer for #{esc_id}; the bot said to the member: "
+                                 f"{[c.params.get('text', '')[:80] for c in fake.calls_of('sendMessage', member)][-3:]}")
             if message["from"] == "team":
                 team.append((at - sent) * 1000)
                 break
     with db.session() as s:
         chats = dict(s.query(Chat.external_id, Chat.id).filter(Chat.external_id.in_(visitors)).all())
     for visitor, events in zip(visitors, queues):
+        await asyncio.sleep(random.uniform(0, 0.5))
         sent = time.monotonic()
         await asyncio.to_thread(_deliver, db, chats[visitor])
         at, message = await asyncio.wait_for(events.get(), 30)
@@ -122,6 +134,7 @@ async def measure(url: str, connections: int, answers: int, fake: FakeTelegram, 
     for task in idle:
         task.cancel()
     await asyncio.gather(*idle, return_exceptions=True)
+    await pages.aclose()
     return {
         "connections": connections, "opened_in_s": round(open_seconds, 1),
         "rss_before_mb": round(before, 1), "rss_held_mb": round(held, 1),
@@ -150,10 +163,12 @@ def main() -> None:
         url_db = f"sqlite:///{tmp}/bot.db"
         db = Database(url_db)  # migrated here first, so the team member can be granted before the bot starts
         with db.session() as s:
-            roles.grant(s, roles.find_user(s, "telegram", str(MEMBER), create=True), "team", "dien-bien", "bench")
+            for member in range(MEMBER, MEMBER + MEMBERS):
+                roles.grant(s, roles.find_user(s, "telegram", str(member), create=True), "team", "dien-bien", "bench")
         env = {**os.environ, "WEB_PORT": str(port), "WEB_HOST": "127.0.0.1", "DATABASE_URL": url_db,
                "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.url, "TELEGRAM_WEBHOOK_URL": "",
-               "ZALO_BOT_TOKEN": "", "WEB_CLIENT_MAX_REQUESTS": "1000000", "LOG_LEVEL": "WARNING"}
+               "ZALO_BOT_TOKEN": "", "WEB_CLIENT_MAX_REQUESTS": "1000000", "LOG_LEVEL": "WARNING",
+               "TRUSTED_PROXIES": "127.0.0.1"}
         bot = subprocess.Popen([sys.executable, "-m", "bot", "run", "--channel", "web", "--channel", "telegram"], cwd=ROOT,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
