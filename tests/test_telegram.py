@@ -167,13 +167,15 @@ def test_dislike_is_recorded_and_escalation_by_button_and_command(fake, bot, db)
     assert sorry["text"] == messages.FEEDBACK_SORRY
     fake.wait_calls("answerCallbackQuery", 1)
     escalate = next(d for d in button_data(sorry) if d.startswith("esc:"))
-    ack = press(fake, 201, escalate)
+    where = press(fake, 201, escalate)  # the area first, as buttons
+    assert where["text"] == messages.ESCALATE_WHICH_AREA and "ea:lai-chau" in button_data(where)
+    ack = press(fake, 201, "ea:lai-chau")
     assert "Tổ công nghệ số cộng đồng" in ack["text"] and "#" in ack["text"]
     (direct,) = ask(fake, 201, "/human tôi bị khóa tài khoản ngân hàng")
     assert "#" in direct["text"]
     (alias,) = ask(fake, 201, "/canbo@bdhvs_test_bot")
     assert alias["text"] == messages.ESCALATE_ASK
-    assert len(fake.calls_of("answerCallbackQuery")) == 2  # every button press is answered
+    assert len(fake.calls_of("answerCallbackQuery")) == 3  # every button press is answered
     with db.session() as s:
         assert s.scalars(select(Conversation.feedback)).one() == -1
         assert sorted(e.question for e in s.scalars(select(Escalation))) == [
