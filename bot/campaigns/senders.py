@@ -40,6 +40,8 @@ from bot.backoff import backoff
 from bot.campaigns import outbox
 from bot.campaigns.models import BLOCKED, FAILED, PENDING, SENT, SKIPPED
 from bot.channels.zalo import split_text as zalo_split_text
+from bot.channels.zalo_oa_api import NOT_FOLLOWER, OUTSIDE_WINDOW, RATE_LIMITED, TOKEN_ERRORS, OaApi, text_message
+from bot.channels.zalo_oa_tokens import TokenStore
 from bot.config import Settings
 from bot.conversation.service import LETTERS
 from bot.storage.db import Database
@@ -166,22 +168,55 @@ class TelegramTransport(Transport):
         return self.call("sendMessage", {"chat_id": row.chat, "text": row.text})
 
 
+def numbered_quiz(row: outbox.Claimed) -> str:
+    """A quiz as text for channels whose campaign messages carry no buttons: options A-D, answered by typing
+    the letter (the row's payload keeps the choices, set on the chat when it is sent)."""
+    options = [f"{LETTERS[i]}. {o}" for i, o in enumerate(row.payload["options"])]
+    return "\n".join([f"❓ {row.payload['question']}", "", *options, "", messages.QUIZ_CHOICE_PROMPT])
+
+
 class ZaloTransport(Transport):
     def gap(self, row: outbox.Claimed) -> float:
         return 1.0
 
     def send(self, row: outbox.Claimed) -> Outcome:
-        if row.payload:  # no buttons on Zalo: numbered options, answered by typing the letter
-            options = [f"{LETTERS[i]}. {o}" for i, o in enumerate(row.payload["options"])]
-            text = "\n".join([f"❓ {row.payload['question']}", "", *options, "", messages.QUIZ_CHOICE_PROMPT])
-        else:
-            text = row.text
+        text = numbered_quiz(row) if row.payload else row.text
         outcome = Outcome(SENT)
         for piece in zalo_split_text(text):  # the channel's own cut: at most 2,000 characters, at a break
             outcome = self.call("sendMessage", {"chat_id": row.chat, "text": piece})
             if outcome.status != SENT:
                 break
         return outcome
+
+
+class ZaloOaTransport:
+    """Consultation messages of the Zalo OA (bot/channels/zalo_oa_api.py), with its pair of tokens from the
+    database: -213 (not a follower) unsubscribes, -230/-232 (the OA's time rules) are skipped and never
+    retried, -32 (rate limit) pauses the channel for `rate_limit_pause` seconds and retries."""
+
+    def __init__(self, db: Database, settings: Settings, http: httpx.Client) -> None:
+        self.api = OaApi(settings.zalo_oa_api_base_url, TokenStore.from_settings(db, settings, http), http)
+        self.rate_limit_pause = 3 * settings.outbox_retry_seconds
+
+    def gap(self, row: outbox.Claimed) -> float:
+        return 1.0
+
+    def send(self, row: outbox.Claimed) -> Outcome:
+        for piece in zalo_split_text(numbered_quiz(row) if row.payload else row.text):
+            result = self.api.send(row.chat, text_message(piece))
+            if result.sent:
+                continue
+            error = f"zalo_oa: {result.describe()}"
+            if result.code is None or result.code in TOKEN_ERRORS:
+                return Outcome(PENDING, error)  # the platform, or its tokens, being fixed: retried
+            if result.code == RATE_LIMITED:
+                return Outcome(PENDING, error, retry_after=self.rate_limit_pause)
+            if result.code == NOT_FOLLOWER:
+                return Outcome(BLOCKED, error)
+            if result.code in OUTSIDE_WINDOW:
+                return Outcome(SKIPPED, error)
+            return Outcome(FAILED, error)
+        return Outcome(SENT)
 
 
 class Sender:
@@ -191,8 +226,12 @@ class Sender:
                  until_empty: bool = False) -> None:
         self.db, self.settings, self.channel, self.until_empty = db, settings, channel, until_empty
         if channel == "telegram":
-            self.transport: Transport = TelegramTransport(settings.telegram_api_base_url, settings.telegram_bot_token, http)
+            self.transport: Transport | ZaloOaTransport = TelegramTransport(
+                settings.telegram_api_base_url, settings.telegram_bot_token, http)
             rate = settings.telegram_rate_per_sec
+        elif channel == "zalo_oa":
+            self.transport = ZaloOaTransport(db, settings, http)
+            rate = settings.zalo_oa_rate_per_sec
         else:
             self.transport = ZaloTransport(settings.zalo_api_base_url, settings.zalo_bot_token, http)
             rate = settings.zalo_rate_per_sec
@@ -200,6 +239,7 @@ class Sender:
         self.shared = SharedRate(db, f"{channel}:send", rate)  # PostgreSQL: every worker's sends together
         self.batch = max(1, min(settings.outbox_batch, int(rate * 2)))
         self.zalo_window = dt.timedelta(hours=settings.zalo_push_window_hours)
+        self.oa_window = dt.timedelta(hours=settings.zalo_oa_campaign_window_hours)
         self._queue: asyncio.Queue[outbox.Claimed] = asyncio.Queue()
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"outbox-{channel}")
         self._http_threads = ThreadPoolExecutor(max_workers=max(1, settings.sender_concurrency), thread_name_prefix=channel)
@@ -355,9 +395,12 @@ class Sender:
             later = morning or utcnow() + dt.timedelta(seconds=hold)
             return await self._record(outbox.release, [row], later)
         if not await self._db(outbox.still_wanted, row):
-            return await self._record(outbox.finish, row, SKIPPED, "unsubscribed")
+            return await self._skip(row, "unsubscribed")
         if self.channel == "zalo" and not await self._db(outbox.zalo_may_push, row, self.zalo_window):
-            return await self._record(outbox.finish, row, SKIPPED, "zalo: chat did not write recently")
+            return await self._skip(row, "zalo: chat did not write recently")
+        if self.channel == "zalo_oa" and not await self._db(outbox.wrote_within, "zalo_oa", row, self.oa_window):
+            hours = self.oa_window.total_seconds() / 3600
+            return await self._skip(row, f"zalo_oa: no message from the user within {hours:g} h")
         await self.pacer.wait(row.chat, self.transport.gap(row))
         if self.shared.shared:
             await asyncio.sleep(await self._db(self.shared.wait))
@@ -384,6 +427,10 @@ class Sender:
             self._note_answer()
         self.outcomes[result.status] += 1
         await self._record(outbox.finish, row, result.status, result.error, retry_at, result.poll_id)
+
+    async def _skip(self, row: outbox.Claimed, reason: str) -> None:
+        self.outcomes[SKIPPED] += 1
+        await self._record(outbox.finish, row, SKIPPED, reason)
 
     def _note_failure(self, error: str) -> bool:
         """Count a transient failure; True while the channel is in an outage (it then pauses the channel)."""
