@@ -173,6 +173,8 @@ def test_signature_is_checked_over_the_raw_bytes_and_a_bad_one_processes_nothing
     time.sleep(0.3)
     assert fake.sends("s1") == [] and db.session().__enter__().scalars(select(User)).all() == []  # nothing processed
     assert running.channel.refused["wrong signature"] == 3
+    bare = httpx.post(running.url, content=body.replace(b"m-raw", b"m-bare"), headers={"X-ZEvent-Signature": "f" * 64})
+    assert bare.status_code == 403  # the bare hex form is read too, and checked the same
     assert fake.deliver(running.url, {}, raw=body, mac=good.upper()).status_code == 200  # as received: extra spaces kept
     reply = wait_for(lambda: fake.sends("s1"))[0].body
     assert reply["recipient"]["message_id"] == "m-raw"

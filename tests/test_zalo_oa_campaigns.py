@@ -152,3 +152,19 @@ def test_a_quiz_goes_as_numbered_text_and_the_letter_is_scored(db, service, fake
     (reply,) = service.handle(IncomingMessage(channel="zalo_oa", user_id="q1", chat_id="q1", kind="text", text="B",
                                               message_id="m-quiz", max_buttons=5))
     assert reply.text.startswith("✅")
+
+
+def test_at_most_eight_campaign_messages_until_the_user_writes_again(db, service, fake):
+    subscribe(service, fake, "busy")
+    settings = settings_for(db, fake)
+    for i in range(9):
+        fire(service, settings, text=f"Tin số {i + 1}")
+        send_all(db, settings)
+    assert len(fake.texts("busy")) == 8
+    with db.session() as s:
+        last = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert (last.status, last.last_error) == ("skipped", "zalo_oa: 8 campaign messages since the user's last message")
+    subscribe(service, fake, "busy")  # wrote again
+    fire(service, settings, text="Tin số 10")
+    send_all(db, settings)
+    assert fake.texts("busy")[-1].startswith("Tin số 10")

@@ -231,10 +231,16 @@ def zalo_may_push(db: Database, row: Claimed, window: dt.timedelta) -> bool:
     return may_push(last.timestamp(), pushed, window.total_seconds(), utcnow().timestamp())
 
 
-def wrote_within(db: Database, channel: str, row: Claimed, window: dt.timedelta) -> bool:
-    """The Zalo OA's rule for campaigns: only to a user whose last message is at most `window` old."""
+def oa_may_send(db: Database, channel: str, row: Claimed, window: dt.timedelta, most: int) -> str:
+    """The Zalo OA's rule for campaigns: "" when the user's last message is at most `window` old and fewer
+    than `most` campaign messages went to them since; else why not."""
     last = last_message_at(db, channel, row.chat)
-    return last is not None and utcnow() - last <= window
+    if last is None or utcnow() - last > window:
+        return f"no message from the user within {window.total_seconds() / 3600:g} h"
+    with db.session() as s:
+        sent = s.scalar(select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.chat_id == row.chat_pk, OutboxMessage.status == SENT, OutboxMessage.sent_at > last))
+    return f"{most} campaign messages since the user's last message" if sent >= most else ""
 
 
 def _aware(t: dt.datetime) -> dt.datetime:

@@ -55,6 +55,7 @@ MAX_ATTEMPTS = 6  # a row failing on its own (other rows go out) is given up aft
 MAX_BACKOFF = 600.0
 OUTAGE_AFTER = 3  # transient failures in a row, across rows: the platform is down, the channel pauses
 OUTAGE_PAUSES = 12  # the longest outage pause, in OUTBOX_RETRY_SECONDS (60 s by default)
+OA_MESSAGES_UNANSWERED = 8  # Zalo OA campaign messages to one user since their last message (docs/zalo.md)
 HOLD_LIMIT = 5.0  # a row waits in memory for a platform pause at most this long; longer, it goes back
 
 
@@ -398,9 +399,9 @@ class Sender:
             return await self._skip(row, "unsubscribed")
         if self.channel == "zalo" and not await self._db(outbox.zalo_may_push, row, self.zalo_window):
             return await self._skip(row, "zalo: chat did not write recently")
-        if self.channel == "zalo_oa" and not await self._db(outbox.wrote_within, "zalo_oa", row, self.oa_window):
-            hours = self.oa_window.total_seconds() / 3600
-            return await self._skip(row, f"zalo_oa: no message from the user within {hours:g} h")
+        if self.channel == "zalo_oa" and (why := await self._db(outbox.oa_may_send, "zalo_oa", row, self.oa_window,
+                                                                 OA_MESSAGES_UNANSWERED)):
+            return await self._skip(row, f"zalo_oa: {why}")
         await self.pacer.wait(row.chat, self.transport.gap(row))
         if self.shared.shared:
             await asyncio.sleep(await self._db(self.shared.wait))

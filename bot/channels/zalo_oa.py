@@ -1,7 +1,7 @@
 """The Zalo Official Account channel (OA Open API v3): a webhook on the web server, consultation messages back.
 
 Inbound: `POST /webhooks/zalo-oa`. The signature `X-ZEvent-Signature: mac=<hex sha256(app id + raw body +
-timestamp + OA secret key)>` is checked over the bytes as received, the `timestamp` taken from the body;
+timestamp + OA secret key)>` (the bare hex is taken too) is checked over the bytes as received, the `timestamp` taken from the body;
 a missing or wrong one gets 4xx and nothing is processed. A good one gets 200 at once and is worked on
 afterwards (Zalo sends a webhook again when the answer is slow). Integers are read as strings (ids beyond
 2^53). Events: `user_send_text` (a question, a command, or a tapped button), `follow` (the welcome),
@@ -177,7 +177,7 @@ class Channel:
             return self._refuse(400, "not JSON")
         timestamp = event.get("timestamp") if isinstance(event, dict) else None
         given = request.headers.get("x-zevent-signature", "").strip()
-        mac = given[4:].strip() if given.lower().startswith("mac=") else ""
+        mac = given[4:].strip() if given.lower().startswith("mac=") else given  # "mac=<hex>", or the bare hex
         if not isinstance(timestamp, str) or not timestamp.isascii() or not timestamp.isdigit() or not mac:
             return self._refuse(401, "no signature or no timestamp")
         expected = signature(self.app_id, body, timestamp, self.secret_key)
