@@ -5,7 +5,9 @@ one pacer: at most `rate` messages a second overall (on PostgreSQL across every 
 included: bot/storage/shared.py) and a minimum gap per chat (Telegram: 1 s in a
 private chat, 3 s in a group = 20 a minute). 429 pauses the whole channel for `retry_after`; 5xx,
 timeouts and network errors retry the row with backoff (`bot.backoff`), at most MAX_ATTEMPTS times;
-403 marks the user blocked and unsubscribed; other 4xx fail the row. When OUTAGE_AFTER sends in a row
+403 marks the user blocked and unsubscribed; other 4xx fail the row. The Zalo OA answers with codes in
+the body instead (`ZaloOaTransport`): -213 unsubscribes, -230/-232 skip, -32 pauses, and a row goes out
+only to a user who wrote within ZALO_OA_CAMPAIGN_WINDOW_HOURS and has had fewer than 8 since. When OUTAGE_AFTER sends in a row
 fail that way, the platform is down, not one chat: the whole channel pauses (backoff again, up to
 OUTAGE_PAUSES × OUTBOX_RETRY_SECONDS, 60 s by default), one message at a time probes the platform after
 each pause, and the rows wait without being failed, so an outage of any length loses no message.
