@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -324,3 +327,31 @@ def test_one_refresh_at_a_time_across_workers(fake, tmp_path):
 def test_missing_settings_are_named(service, fake):
     with pytest.raises(ValueError, match="ZALO_OA_SECRET_KEY"):
         Channel(service, Settings(_env_file=None, **fake.settings(zalo_oa_secret_key="")))
+
+
+def test_python_m_bot_run_channel_zalo_oa_serves_the_webhook_and_reports_in_healthz(tmp_path, fake, small_kb, small_index):
+    from tests.test_run import bot_env
+    from tests.web_server import free_port
+
+    port = free_port()
+    env = bot_env(tmp_path, WEB_PORT=str(port), KNOWLEDGE_DIR=str(small_kb), INDEX_DIR=str(small_index),
+                  SCHEDULER_ENABLED="false", **{k.upper(): v for k, v in fake.settings().items()})
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--channel", "zalo_oa"], cwd=tmp_path, env=env,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: [lines.append(line) for line in proc.stderr], daemon=True).start()
+    try:
+        wait_for(lambda: any("web chat: http://127.0.0.1" in line for line in lines), timeout=120, what="for the web server")
+        assert any("running channels: web, zalo_oa" in line for line in lines)  # the webhook brought the web server
+        url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+        assert fake.deliver(url, fake.text("p1", "/help")).status_code == 200
+        assert "Cách dùng" in wait_for(lambda: fake.texts("p1"), timeout=30)[0]
+        report = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json()
+        assert report["status"] == "ok" and report["channels"]["zalo_oa"]["token"] == "valid"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not any("Traceback" in line for line in lines)
+    assert not any(token in line for line in lines for token in (*fake.access, *fake.refresh_tokens))

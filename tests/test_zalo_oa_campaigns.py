@@ -168,3 +168,23 @@ def test_at_most_eight_campaign_messages_until_the_user_writes_again(db, service
     fire(service, settings, text="Tin số 10")
     send_all(db, settings)
     assert fake.texts("busy")[-1].startswith("Tin số 10")
+
+
+def test_campaign_add_takes_the_zalo_oa_channel(db, monkeypatch):
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.config import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(KNOWLEDGE))
+    get_settings.cache_clear()
+    try:
+        added = CliRunner().invoke(app, ["campaign", "add", "--text", "Tin OA", "--channel", "zalo_oa"])
+        assert added.exit_code == 0, added.output
+        with db.session() as s:
+            assert s.get(Campaign, int(added.stdout)).channel == "zalo_oa"
+        refused = CliRunner().invoke(app, ["campaign", "send", "--channel", "fax"])
+        assert refused.exit_code == 2 and "no sender" in refused.stderr
+    finally:
+        get_settings.cache_clear()
