@@ -307,8 +307,8 @@ def test_the_token_is_refreshed_before_it_expires(service, fake, db):
         running.close()
 
 
-def test_one_refresh_at_a_time_across_workers(fake, tmp_path):
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+def refresh_together(fake: FakeOa, url: str) -> None:
+    """Three workers (each its own Database) refresh the same stale token at once: one refresh at the OA."""
     workers = [Database(url) for _ in range(3)]
     stores = [TokenStore(w, fake.app_id, fake.app_secret, fake.oauth_url, fake.first_access, fake.first_refresh,
                          httpx.Client(timeout=10)) for w in workers]
@@ -322,6 +322,19 @@ def test_one_refresh_at_a_time_across_workers(fake, tmp_path):
         t.join(20)
     assert len(fake.refreshes()) == 2  # one refreshed, the others waited and found the new pair
     assert len(set(got)) == 1 and got[0] != start and got[0] in fake.access
+    for w in workers:
+        w.engine.dispose()
+
+
+def test_one_refresh_at_a_time_across_workers_on_sqlite(fake, tmp_path):
+    refresh_together(fake, f"sqlite:///{tmp_path / 'shared.db'}")
+
+
+def test_one_refresh_at_a_time_across_workers_on_postgresql(fake):
+    from tests.pg import fresh_database
+
+    with fresh_database("zalooa_tokens") as url:
+        refresh_together(fake, url)
 
 
 def test_missing_settings_are_named(service, fake):
