@@ -288,6 +288,7 @@ REPORT_SHEETS = {
     "subscribers": "Người đăng ký",
     "deliveries": "Gửi tin chiến dịch",
     "quiz": "Câu đố",
+    "contests": "Cuộc thi",
 }
 REPORT_METRICS = {
     "asked": "Số câu hỏi",
@@ -313,6 +314,24 @@ REPORT_COLUMNS = {
 }
 REPORT_CHART_TIMELINE = "Câu hỏi theo thời gian"
 REPORT_CHART_TOPICS = "Chủ đề được hỏi nhiều nhất"
+
+# --- contest exports and the contest sheet of the report (bot/contests/export.py), for the organising committee ---
+CONTEST_SHEETS = {"board": "Xếp hạng", "answers": "Bài làm", "areas": "Theo khu vực", "about": "Thông tin"}
+CONTEST_COLUMNS = {
+    "rank": "Hạng", "name": "Tên hiển thị", "area": "Khu vực", "phone": "Số điện thoại (che bớt)",
+    "correct": "Số câu đúng", "seconds": "Thời gian (giây)", "prediction": "Dự đoán", "distance": "Lệch so với thực tế",
+    "prize": "Giải", "channel": "Kênh", "attempt": "Lần thi", "entry": "Mã bài thi", "position": "Câu số",
+    "quiz_id": "Mã câu hỏi", "question": "Câu hỏi", "choice": "Đáp án đã chọn", "right": "Đúng", "in_time": "Trong giờ",
+    "at": "Lúc", "registered": "Người đăng ký", "started": "Người làm bài", "completed": "Làm hết bài",
+    "perfect": "Đúng tất cả", "average": "Điểm trung bình (% câu đúng)", "completion": "Tỷ lệ làm hết bài (%)",
+    "contest": "Cuộc thi", "round": "Vòng", "field": "Mục", "value": "Giá trị",
+}
+CONTEST_ABOUT = {
+    "contest": "Cuộc thi", "round": "Vòng", "opens": "Mở lúc", "closes": "Đóng lúc", "questions": "Số câu hỏi",
+    "seconds": "Thời gian làm bài (giây)", "attempts": "Số lần thi mỗi người", "people": "Số người có kết quả",
+    "perfect": "Số người đúng tất cả", "exported": "Xuất lúc",
+}
+CONTEST_YES, CONTEST_NO = "có", "không"
 
 # --- admins: FAQ entries by chat (/themfaq) and the team's drafts (bot/admin/chat_faq.py) ---
 FAQ_ADMIN_HELP = (
