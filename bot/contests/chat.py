@@ -196,11 +196,11 @@ class ContestChat:
         """A vote in a native quiz poll of a contest question (quiz_id 'contest:<entry>:<position>')."""
         entry_id, _, position = poll.quiz_id.removeprefix(POLL_PREFIX).partition(":")
         entry = _row(s, ContestEntry, entry_id)
-        if entry is None or entry.user_id != user.id or not position.isdigit():
-            return []
+        if entry is None or entry.user_id != user.id or not position.isdigit() or entry.step == DONE:
+            return []  # the platform showed the vote already; nothing to add for a finished attempt
         rnd = s.get(ContestRound, entry.round_id)
         out = self._answer(s, entry, rnd, int(position), option, msg, chat, self.clock())
-        return [o for o in out if o.text != m.CONTEST_STALE]  # the platform showed the vote already
+        return [o for o in out if o.text != m.CONTEST_STALE]
 
     def cancel(self, s: Session, user: User) -> list[OutgoingMessage] | None:
         """/huy during registration: the entry is dropped (an attempt whose clock runs cannot be undone)."""
