@@ -207,6 +207,8 @@ def answer(s: Session, entry: ContestEntry, position: int, shown: int, quiz: dic
 
     COUNTED: recorded in time; LATE: after the deadline (kept, not counted, the attempt ends);
     STALE: that question was answered already (double tap, redelivery); FINISHED: the attempt is over."""
+    if position < entry.position:
+        return STALE
     if entry.step != QUESTIONS:
         return FINISHED
     if position != entry.position:
