@@ -103,7 +103,8 @@ def add(
     now = utcnow()
     with open_database().session() as s:
         try:
-            contest = cs.create(s, quiz, clean(name), spec, area=code, rules=clean(rules), created_by=actor(), now=now)
+            contest = cs.create(s, quiz, clean(name), spec, area=code, rules=clean(rules.replace("\\n", "\n")),
+                                created_by=actor(), now=now)
         except cs.ContestError as exc:
             fail(str(exc))
         rnd = cs.rounds(s, contest.id)[0]
