@@ -218,6 +218,7 @@ RELAY_ADMIN_HELP = (
 
 # --- campaigns and quiz pushes (bot/campaigns) ---
 # --- online contests (bot/contests/chat.py, bot/contests/announce.py) ---
+CONTEST_PRIVATE_ONLY = "Để dự thi, bác nhắn riêng cho tôi rồi gõ /thi nhé."
 CONTEST_NONE = "Hiện chưa có cuộc thi nào đang mở. Khi có cuộc thi, tôi sẽ báo để bác tham gia."
 CONTEST_PICK = "Đang có {count} cuộc thi. Bác chọn cuộc thi muốn tham gia:"
 CONTEST_RULES = (

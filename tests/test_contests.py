@@ -158,6 +158,8 @@ def test_no_contest_open_and_a_closed_round(service, db, clock):
     (none,) = service.handle(msg("web", "x", "command", command="contest"))
     assert none.text == messages.CONTEST_NONE
     add_contest(service, hours=1)
+    (group,) = service.handle(msg("telegram", "-100", "command", command="thi", chat_type="group"))
+    assert group.text == messages.CONTEST_PRIVATE_ONLY
     (rules,) = service.handle(msg("web", "x", "command", command="thi"))
     service.handle(msg("web", "x", "button", data=data_of(rules)[0]))
     clock.tick(3601)
@@ -346,3 +348,26 @@ def test_a_contest_poll_id_does_not_score_as_a_daily_quiz(service, db):
     with db.session() as s:
         poll = s.scalars(select(QuizPoll)).one()
         assert poll.quiz_id.startswith("contest:")
+
+
+def test_several_open_contests_are_offered_to_choose(service, db, clock):
+    add_contest(service, name="Công dân số thông minh")
+    add_contest(service, name="Sáng kiến đổi mới sáng tạo", hours=48)
+    (offer,) = service.handle(msg("web", "s", "command", command="thi"))
+    assert offer.text == messages.CONTEST_PICK.format(count=2)
+    assert [row[0].label for row in offer.buttons] == ["Công dân số thông minh", "Sáng kiến đổi mới sáng tạo"]
+    (rules,) = service.handle(msg("web", "s", "button", data=offer.buttons[1][0].data))
+    assert "«Sáng kiến đổi mới sáng tạo»" in rules.text
+
+
+def test_cli_adds_a_weekly_round(cli, db):
+    cid = int(cli("add", "--name", "Thi tuần", "--opens", "now", "--closes", "2030-01-01T00:00", "--questions", "3",
+                  "--seconds", "60").stdout.split()[-1])
+    added = cli("add-round", str(cid), "--opens", "2030-01-02T08:00", "--closes", "2030-01-08T17:00")
+    assert added.exit_code == 0, added.output and added.stdout.split()[-1] == "2"
+    with db.session() as s:
+        second = s.scalars(select(ContestRound).where(ContestRound.number == 2)).one()
+        assert (second.questions, second.seconds) == (3, 60)
+    assert json.loads(cli("leaderboard", str(cid), "--json").stdout) == []  # round 1: the latest that opened
+    assert cli("leaderboard", str(cid), "--round", "5").exit_code == 1
+    assert cli("add-round", "999", "--opens", "now", "--closes", "2030-01-01").exit_code == 1

@@ -87,6 +87,8 @@ class ContestChat:
             return until is not None and time.monotonic() < until
 
     def command(self, s: Session, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
+        if msg.chat_type != "private":
+            return [OutgoingMessage(m.CONTEST_PRIVATE_ONLY)]  # one person's attempt, in their own chat
         now = self.clock()
         entry = self._active(s, user)
         if entry is not None:
