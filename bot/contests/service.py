@@ -14,7 +14,7 @@ import datetime as dt
 import random
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
@@ -265,8 +265,7 @@ def settle(s: Session, rnd: ContestRound, now: dt.datetime) -> int:
 # -- leaderboard ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Standing:
+class Standing(NamedTuple):  # a tuple: a leaderboard builds one per person (10,000 in a few ms)
     rank: int
     name: str
     area: str
@@ -300,7 +299,7 @@ def standings(s: Session, rnd: ContestRound, now: dt.datetime, area: str = "") -
         .where(ContestEntry.round_id == rnd.id, ContestEntry.step == DONE)
     ).all()
     best: dict[str, object] = {}
-    for r in sorted(rows, key=lambda r: (-r.correct, r.seconds, utc(r.finished_at), r.id)):
+    for r in sorted(rows, key=lambda r: (-r.correct, r.seconds, r.finished_at, r.id)):  # one database: one tz form
         best.setdefault(r.phone or f"user:{r.user_id}", r)
     people = list(best.values())
     perfect = sum(1 for r in people if r.correct == rnd.questions)
@@ -310,7 +309,7 @@ def standings(s: Session, rnd: ContestRound, now: dt.datetime, area: str = "") -
     def distance(r) -> int:
         return abs(r.prediction - perfect) if r.prediction is not None else MAX_PREDICTION * 2
 
-    people.sort(key=lambda r: (-r.correct, r.seconds, distance(r), utc(r.finished_at), r.id))
+    people.sort(key=lambda r: (-r.correct, r.seconds, distance(r), r.finished_at, r.id))
     return [Standing(i, r.display_name, r.area, r.correct, r.seconds, r.prediction, r.id, r.user_id, r.phone,
                      r.channel, r.attempt) for i, r in enumerate(people, 1)]
 
