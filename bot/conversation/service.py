@@ -177,8 +177,9 @@ class ConversationService:
             user, chat, created = self._identify(s, msg)
             writes = _Writes(s)
             out = self.relay.pending(s, user, msg.buttons) + self._dispatch(s, msg, user, chat)
-            if not msg.buttons:
-                out = [self._number_choices(chat, m) for m in out]
+            if not msg.buttons or msg.max_buttons:
+                out = [self._number_choices(chat, m) if not msg.buttons or _choices(m) > msg.max_buttons else m
+                       for m in out]
             if key:
                 s.add(ProcessedMessage(key=key))
             elif msg.new_identity and created and not writes.any():
@@ -646,6 +647,10 @@ class _Writes:
 
     def any(self) -> bool:
         return self._seen
+
+
+def _choices(out: OutgoingMessage) -> int:
+    return sum(1 for row in out.buttons for b in row if b.data or b.url)
 
 
 def _keep(state: dict | None, *keys: str) -> dict | None:
