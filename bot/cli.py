@@ -12,6 +12,7 @@ import typer
 from bot.admin.cli import faq_app, report_command
 from bot.campaigns.cli import campaign_app
 from bot.config import get_settings
+from bot.contests.cli import contest_app
 from bot.knowledge.loaders import load_knowledge
 from bot.knowledge.models import KnowledgeError
 from bot.retrieval.embedders import EmbedderError
@@ -25,6 +26,7 @@ app.add_typer(index_app, name="index")
 app.add_typer(kb_app, name="kb")
 app.add_typer(role_app, name="role")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(contest_app, name="contest")
 app.add_typer(faq_app, name="faq")
 app.add_typer(admin_user_app, name="admin-user")
 app.command("report")(report_command)

@@ -88,9 +88,12 @@ def incoming(data: dict, visitor: str, client: str = "", new: bool = False) -> I
 
 
 def outgoing_json(message: OutgoingMessage) -> dict:
-    """A reply for the page; a quiz carries its question and options, never its answer."""
+    """A reply for the page; a quiz carries its question and options, never its answer, and for a timed
+    (contest) question the seconds left to answer."""
     buttons = [[{"label": b.label, "data": b.data, "url": b.url} for b in row] for row in message.buttons]
     quiz = {"question": message.quiz.question, "options": list(message.quiz.options)} if message.quiz else None
+    if quiz and message.quiz.seconds:
+        quiz["seconds"] = message.quiz.seconds
     return {"text": message.text, "buttons": buttons, "quiz": quiz}
 
 

@@ -43,13 +43,15 @@ class Button:
 
 @dataclass(frozen=True)
 class Quiz:
-    """A multiple-choice question; `poll` is our id for it, to tie answers back."""
+    """A multiple-choice question; `poll` is our id for it, to tie answers back. `seconds`: the time left
+    to answer (a contest question; Telegram closes its poll then, the web shows a countdown), 0: none."""
 
     poll: int
     question: str
     options: tuple[str, ...]
     correct: int
     explanation: str
+    seconds: int = 0
 
 
 @dataclass

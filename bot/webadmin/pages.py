@@ -1,4 +1,4 @@
-"""The web admin (FAQ entries, drafts, history, reports) and the team's web inbox, under /admin.
+"""The web admin (FAQ entries, drafts, history, reports, contests) and the team's web inbox, under /admin.
 
 Server-rendered HTML: every value goes through html.escape, the only style sheet is
 /static/admin.css and there is no script, so the web chat's strict CSP holds. Every page needs a
@@ -78,6 +78,9 @@ class WebAdmin:
         self.cookie_secure = cookie_secure
         self.pushers: dict[str, Pusher] = {}
         self.login_guard = FloodGuard(LOGIN_ATTEMPTS, LOGIN_WINDOW)  # besides the per-account lockout (auth.py)
+        from bot.webadmin.contest_pages import ContestPages  # it builds on this module's page helpers
+
+        self.contests = ContestPages(self)
 
     def add_pusher(self, channel: str, pusher: Pusher) -> None:
         """A running channel that can deliver an inbox answer to a citizen's chat now."""
@@ -101,6 +104,7 @@ class WebAdmin:
             Route(p + "/drafts/reject/{draft_id}", self._wrap(self.draft_reject, admin), methods=["POST"]),
             Route(p + "/report", self._wrap(self.report, admin), methods=["GET"]),
             Route(p + "/report/file", self._wrap(self.report_file, admin), methods=["GET"]),
+            *self.contests.routes(self._wrap),
             Route(p + "/inbox", self._wrap(self.inbox, team), methods=["GET"]),
             Route(p + "/inbox/{esc_id:int}", self._wrap(self.question, team), methods=["GET"]),
             Route(p + "/inbox/{esc_id:int}/{action}", self._wrap(self.question_action, team), methods=["POST"]),

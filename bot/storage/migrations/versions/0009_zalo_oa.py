@@ -1,14 +1,14 @@
 """channel tokens: the Zalo Official Account's rotating OAuth pair (single-use refresh tokens)
 
 Revision ID: 0009_zalo_oa
-Revises: 0005_one_head
+Revises: 0006_contests (linked into the one line after the contests migration)
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0009_zalo_oa"
-down_revision = "0005_one_head"
+down_revision = "0006_contests"
 branch_labels = None
 depends_on = None
 
