@@ -68,7 +68,7 @@ HELP = (
     "• Câu trả lời dài: gõ «xem tiếp» để đọc phần sau.\n"
     "• /chude: xem câu hỏi theo chủ đề.\n"
     "• «đăng ký nhận tin» hoặc /dangky: nhận tin của xã, phường. «hủy đăng ký» hoặc /huydangky: dừng nhận tin.\n"
-    "• /quiz: trả lời câu đố. /diem: xem điểm của bác.\n"
+    "• /quiz: trả lời câu đố. /diem: xem điểm của bác. /thi: dự thi trực tuyến.\n"
     "• «gặp cán bộ» hoặc /canbo <câu hỏi>: gửi câu hỏi cho Tổ công nghệ số cộng đồng.\n"
     "• «làm lại»: về màn hình đầu."
 )
@@ -217,6 +217,60 @@ RELAY_ADMIN_HELP = (
 )
 
 # --- campaigns and quiz pushes (bot/campaigns) ---
+# --- online contests (bot/contests/chat.py, bot/contests/announce.py) ---
+CONTEST_PRIVATE_ONLY = "Để dự thi, bác nhắn riêng cho tôi rồi gõ /thi nhé."
+CONTEST_NONE = "Hiện chưa có cuộc thi nào đang mở. Khi có cuộc thi, tôi sẽ báo để bác tham gia."
+CONTEST_PICK = "Đang có {count} cuộc thi. Bác chọn cuộc thi muốn tham gia:"
+CONTEST_RULES = (
+    "🏆 «{name}»{round}: {questions} câu hỏi, làm trong {limit}, mở đến {closes}.\n"
+    "Câu trả lời sau thời gian đó không được tính. Mỗi người được thi {attempts} lần.\n"
+    "Xếp hạng theo số câu đúng, rồi thời gian làm bài, rồi câu dự đoán. Bấm «Bắt đầu» khi bác sẵn sàng."
+)
+CONTEST_ROUND = " (vòng {number})"
+BUTTON_CONTEST_START = "Bắt đầu"
+CONTEST_START_WORDS = ("bat dau", "bắt đầu", "ok", "co", "có", "san sang", "sẵn sàng")
+CONTEST_ASK_NAME = "Bước 1/4. Bác gõ tên sẽ hiện trên bảng xếp hạng (ví dụ: Bác Ba Mường Phăng)."
+BUTTON_CONTEST_NAME = "Dùng tên «{name}»"
+CONTEST_NAME_BAD = "Tên cần từ 2 đến {limit} ký tự và có chữ. Bác gõ lại tên nhé."
+CONTEST_ASK_AREA = "Bước 2/4. Bác ở tỉnh, xã hay phường nào? Bác chọn bên dưới hoặc gõ tên."
+CONTEST_AREA_UNKNOWN = "Tôi chưa tìm thấy «{query}» trong khu vực của cuộc thi. Bác chọn trong danh sách bên dưới."
+CONTEST_ASK_PHONE = (
+    "Bước 3/4. Bác có thể để lại số điện thoại để ban tổ chức liên hệ khi trao giải (không bắt buộc). "
+    "Cán bộ chỉ thấy số đã che bớt. Bác gõ số điện thoại, hoặc bấm «Bỏ qua»."
+)
+BUTTON_CONTEST_SKIP = "Bỏ qua"
+CONTEST_SKIP_WORDS = ("bo qua", "bỏ qua", "khong", "không", "skip")
+CONTEST_PHONE_BAD = "Số điện thoại chưa đúng (10 số, ví dụ 0912 345 678). Bác gõ lại, hoặc bấm «Bỏ qua»."
+CONTEST_PHONE_USED = "Số điện thoại này đã dự thi vòng này rồi (mỗi người {attempts} lần), nên không thi thêm được."
+CONTEST_ASK_PREDICTION = "Bước 4/4. Dự đoán có bao nhiêu người trả lời đúng tất cả?\nBác gõ một số, ví dụ: 25."
+CONTEST_PREDICTION_BAD = "Bác gõ một số từ 0 trở lên (chỉ chữ số), ví dụ: 25."
+CONTEST_GO = "Bắt đầu tính giờ: {questions} câu, {limit}. Chúc bác thi tốt!"
+CONTEST_QUESTION = "Câu {number}/{total}: {question}"
+CONTEST_TIME_LEFT = "⏱ Còn {seconds} giây."
+CONTEST_ANSWER_HINT = "Bác đang làm bài thi. Bác chọn một đáp án cho câu dưới đây."
+CONTEST_RESULT = "Bác trả lời đúng {correct}/{total} trong {seconds} giây."
+CONTEST_RANK = "Xếp hạng hiện tại của bác: {rank} trên {people} người. Kết quả chung cuộc sẽ được thông báo khi cuộc thi kết thúc."
+CONTEST_LATE = "⏰ Đã hết giờ làm bài, câu trả lời vừa rồi không được tính."
+CONTEST_STALE = "Câu này bác đã trả lời rồi."
+CONTEST_ALREADY = (
+    "Bác đã thi vòng này rồi (mỗi người được thi {attempts} lần). "
+    "Kết quả lần thi của bác: đúng {correct}/{total} trong {seconds} giây."
+)
+CONTEST_CLOSED = "Cuộc thi này đã kết thúc, bác không thi tiếp được. Cảm ơn bác đã quan tâm!"
+CONTEST_CANCELLED = "Đã dừng đăng ký dự thi. Khi muốn thi, bác gõ /thi."
+CONTEST_OPENING = (
+    "🏆 Cuộc thi «{name}»{round} đã mở, đến {closes}.\n"
+    "{questions} câu hỏi, làm trong {limit}. Bác gõ /thi để tham gia."
+)
+CONTEST_REMINDER = "⏰ Cuộc thi «{name}»{round} còn mở đến {closes}. Bác nào chưa thi, gõ /thi để tham gia nhé."
+CONTEST_RESULTS = "🏅 Kết quả cuộc thi «{name}»{round}: {people} người dự thi, {perfect} người đúng tất cả."
+CONTEST_RESULTS_LINE = "{rank}. {name} ({area}): đúng {correct}/{total}, {seconds} giây"
+CONTEST_RESULTS_PRIZE = "{prize}: {name} ({area}), đúng {correct}/{total}, {seconds} giây"
+CONTEST_RESULTS_THANKS = "Cảm ơn bà con đã tham gia!"
+CONTEST_MINUTES = "{minutes} phút"
+CONTEST_MINUTES_SECONDS = "{minutes} phút {seconds} giây"
+CONTEST_SECONDS = "{seconds} giây"
+
 CAMPAIGN_FOOTER = "\n\n(Gõ «hủy đăng ký» để dừng nhận tin.)"
 CAMPAIGN_QUIZ_REVEAL = "💡 Đáp án câu đố: {question}\nĐáp án đúng: {answer}. {explanation}\nGõ /diem để xem điểm của bác."
 
@@ -235,6 +289,7 @@ REPORT_SHEETS = {
     "subscribers": "Người đăng ký",
     "deliveries": "Gửi tin chiến dịch",
     "quiz": "Câu đố",
+    "contests": "Cuộc thi",
 }
 REPORT_METRICS = {
     "asked": "Số câu hỏi",
@@ -260,6 +315,24 @@ REPORT_COLUMNS = {
 }
 REPORT_CHART_TIMELINE = "Câu hỏi theo thời gian"
 REPORT_CHART_TOPICS = "Chủ đề được hỏi nhiều nhất"
+
+# --- contest exports and the contest sheet of the report (bot/contests/export.py), for the organising committee ---
+CONTEST_SHEETS = {"board": "Xếp hạng", "answers": "Bài làm", "areas": "Theo khu vực", "about": "Thông tin"}
+CONTEST_COLUMNS = {
+    "rank": "Hạng", "name": "Tên hiển thị", "area": "Khu vực", "phone": "Số điện thoại (che bớt)",
+    "correct": "Số câu đúng", "seconds": "Thời gian (giây)", "prediction": "Dự đoán", "distance": "Lệch so với thực tế",
+    "prize": "Giải", "channel": "Kênh", "attempt": "Lần thi", "entry": "Mã bài thi", "position": "Câu số",
+    "quiz_id": "Mã câu hỏi", "question": "Câu hỏi", "choice": "Đáp án đã chọn", "right": "Đúng", "in_time": "Trong giờ",
+    "at": "Lúc", "registered": "Người đăng ký", "started": "Người làm bài", "completed": "Làm hết bài",
+    "perfect": "Đúng tất cả", "average": "Điểm trung bình (% câu đúng)", "completion": "Tỷ lệ làm hết bài (%)",
+    "contest": "Cuộc thi", "round": "Vòng", "field": "Mục", "value": "Giá trị",
+}
+CONTEST_ABOUT = {
+    "contest": "Cuộc thi", "round": "Vòng", "opens": "Mở lúc", "closes": "Đóng lúc", "questions": "Số câu hỏi",
+    "seconds": "Thời gian làm bài (giây)", "attempts": "Số lần thi mỗi người", "people": "Số người có kết quả",
+    "perfect": "Số người đúng tất cả", "exported": "Xuất lúc",
+}
+CONTEST_YES, CONTEST_NO = "có", "không"
 
 # --- admins: FAQ entries by chat (/themfaq) and the team's drafts (bot/admin/chat_faq.py) ---
 FAQ_ADMIN_HELP = (

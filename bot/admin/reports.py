@@ -25,6 +25,7 @@ from bot.storage.models import Conversation, Escalation, QuizAnswer, Subscriptio
 from bot.textnorm import clean, fold
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+CONTEST_HEADER = ("contest", "round", "area", "registered", "started", "completed", "completion", "perfect", "average")
 TOP = 20
 MIN_YEAR, MAX_YEAR = 2000, 2999  # reports cover the bot's own lifetime; far years overflow date arithmetic
 _PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-[hH]([12]))?$")
@@ -76,9 +77,11 @@ class Report:
     subscribers: list[tuple[str, int, int]] = field(default_factory=list)  # area, total at end, new
     deliveries: list[tuple[str, int]] | None = None  # status, count; None: no outbox table
     quiz: list[tuple[str, int, float]] = field(default_factory=list)  # quiz id, answers, % correct
+    contests: list[list] = field(default_factory=list)  # contest, round, area, registered … average (bot/contests/export.py)
 
 
-def build_report(db: Database, period: Period) -> Report:
+def build_report(db: Database, period: Period, area_names: dict[str, str] | None = None) -> Report:
+    """`area_names`: area code -> name for the contest sheet (default: the configured knowledge/areas.yaml)."""
     start, end = period.start.astimezone(dt.timezone.utc), period.end.astimezone(dt.timezone.utc)
     tables = inspect(db.engine)
     relay = "answered_at" in {c["name"] for c in tables.get_columns("escalations")}
@@ -105,6 +108,10 @@ def build_report(db: Database, period: Period) -> Report:
                 .where(OutboxMessage.created_at >= start, OutboxMessage.created_at < end)
                 .group_by(OutboxMessage.status)
             ))
+        if tables.has_table("contest_entries"):
+            from bot.contests.export import report_rows
+
+            report.contests = report_rows(s, start, end, _area_names() if area_names is None else area_names)
 
     answered = [r for r in rows if r.answered]
     waits = [(_utc(a) - _utc(c)).total_seconds() / 60 for c, a in escalations if relay and a is not None]
@@ -137,6 +144,13 @@ def build_report(db: Database, period: Period) -> Report:
         per_quiz.setdefault(q.quiz_id, []).append(bool(q.correct))
     report.quiz = sorted(((k, len(v), round(100 * sum(v) / len(v), 1)) for k, v in per_quiz.items()), key=lambda x: (-x[1], x[0]))
     return report
+
+
+def _area_names() -> dict[str, str]:
+    from bot.areas import load_areas
+    from bot.config import get_settings
+
+    return {a.code: a.name for a in load_areas(get_settings().knowledge_dir / "areas.yaml")}
 
 
 def _utc(when: dt.datetime) -> dt.datetime:
@@ -190,6 +204,7 @@ def sheets(report: Report) -> dict[str, list[list]]:
         "subscribers": [[c["area"], c["total"], c["new"]], *map(list, report.subscribers)],
         "deliveries": [[c["status"], c["count"]], *(map(list, report.deliveries) if report.deliveries is not None else [[m.REPORT_NA, ""]])],
         "quiz": [[c["quiz_id"], c["count"], c["correct_pct"]], *map(list, report.quiz)],
+        "contests": [[m.CONTEST_COLUMNS[k] for k in CONTEST_HEADER], *report.contests],
     }
 
 
@@ -284,6 +299,11 @@ def markdown(report: Report, chart_name: str) -> str:
     lines += [f"- {area}: {total} (+{new})" for area, total, new in report.subscribers[:15]] or [m.REPORT_NA]
     lines += ["", f"## {m.REPORT_SHEETS['deliveries']}", ""]
     lines += [f"- {status}: {n}" for status, n in report.deliveries or []] or [m.REPORT_NA]
+    if report.contests:
+        lines += ["", f"## {m.REPORT_SHEETS['contests']}", ""]
+        lines += [f"- {_md(str(r[0]))}, {m.CONTEST_COLUMNS['round'].lower()} {r[1]}, {_md(str(r[2]))}: "
+                  f"{m.CONTEST_COLUMNS['registered'].lower()} {r[3]}, {m.CONTEST_COLUMNS['completed'].lower()} {r[5]}, "
+                  f"{m.CONTEST_COLUMNS['average'].lower()} {r[8]}" for r in report.contests[:15]]
     lines += ["", f"![{m.REPORT_CHART_TIMELINE}]({chart_name})", ""]
     return "\n".join(lines)
 

@@ -21,6 +21,7 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import case, delete, event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from bot import intents, messages, render
 from bot.admin.faq_store import FaqStore
 from bot.areas import ALL, Area, find_area
+from bot.contests.chat import COMMANDS as CONTEST_COMMANDS, POLL_PREFIX as CONTEST_POLL, ContestChat
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import Chunk, QuizQuestion
 from bot.relay import commands as relay
@@ -62,6 +64,7 @@ COMMANDS = {
     "score": "score", "diem": "score",
     "human": "human", "canbo": "human",
     "cancel": "cancel", "huy": "cancel",
+    **{name: "contest" for name in CONTEST_COMMANDS},  # online contests: bot/contests/chat.py
     **{name: "relay" for name in relay.COMMANDS},  # team and admin commands: bot/relay/commands.py
 }
 LETTERS = "ABCD"
@@ -117,6 +120,7 @@ class ConversationService:
         flood_window: float = 30.0,
         public_bot_url: str = "",
         knowledge_dir: Path | None = None,  # lets admins add FAQ entries by chat (/themfaq); None: they cannot here
+        clock: Callable[[], dt.datetime] = utcnow,  # contests' time limits (tests inject their own)
     ) -> None:
         self.engine = engine
         self.db = db
@@ -131,6 +135,7 @@ class ConversationService:
         self._catalogue: tuple[list[Chunk], dict[str, Chunk], list[str]] = ([], {}, [])
         store = FaqStore(knowledge_dir, db) if knowledge_dir is not None else None
         self.relay = relay.Relay(self.search, self.chunk, areas, public_bot_url, store)
+        self.contests = ContestChat(self.quiz, areas, clock)
 
     # -- entry point ---------------------------------------------------------------------------
 
@@ -146,7 +151,7 @@ class ConversationService:
             return []
         # Control characters (NUL included, which PostgreSQL refuses) and markup go at the door.
         msg = replace(msg, text=clean(msg.text), display_name=clean(msg.display_name))
-        if not self.flood.allow(f"{msg.channel}:{msg.user_id}"):
+        if not self.contests.answering(msg.channel, msg.user_id) and not self.flood.allow(f"{msg.channel}:{msg.user_id}"):
             return [OutgoingMessage(messages.FLOOD)]
         for attempt in (1, 2):
             try:
@@ -172,8 +177,9 @@ class ConversationService:
             user, chat, created = self._identify(s, msg)
             writes = _Writes(s)
             out = self.relay.pending(s, user, msg.buttons) + self._dispatch(s, msg, user, chat)
-            if not msg.buttons:
-                out = [self._number_choices(chat, m) for m in out]
+            if not msg.buttons or msg.max_buttons:
+                out = [self._number_choices(chat, m) if not msg.buttons or _choices(m) > msg.max_buttons else m
+                       for m in out]
             if key:
                 s.add(ProcessedMessage(key=key))
             elif msg.new_identity and created and not writes.any():
@@ -206,6 +212,8 @@ class ConversationService:
             poll = s.scalar(select(QuizPoll).where(QuizPoll.channel == msg.channel, QuizPoll.poll_id == msg.poll_id))
             if poll is None or not msg.poll_id:
                 return [OutgoingMessage(messages.HELP)]
+            if poll.quiz_id.startswith(CONTEST_POLL):
+                return self.contests.poll_answer(s, poll, msg.option, msg, user, chat)
             return self._poll_answer(s, poll, msg.option, user, native=True)
         if msg.kind != "text":
             return [OutgoingMessage(messages.NOT_TEXT)]
@@ -220,6 +228,9 @@ class ConversationService:
         if intents.is_emergency(text):
             return [OutgoingMessage(messages.EMERGENCY)]
         chat.state = _keep(state, "context")
+        contest = self.contests.text(s, text, msg, user, chat)  # registering for, or answering, a contest
+        if contest is not None:
+            return contest
         if state.get("followup") and text:
             return self.relay.followup(s, str(state["followup"]), text, user)
         said = intents.intent(text)
@@ -300,6 +311,8 @@ class ConversationService:
             return [OutgoingMessage(messages.ESCALATE_ASK)]
         elif kind == "af":
             return self.relay.faq_button(s, arg, user, chat)
+        elif kind == "ct":
+            return self.contests.button(s, arg, msg, user, chat)
         elif kind in relay.BUTTONS:
             return self.relay.button(s, kind, arg, msg, user, chat)
         elif kind == "tp" and arg in self._topics():
@@ -475,10 +488,15 @@ class ConversationService:
             return self._ask_for_human(chat)
         return self.relay.followup_in(s, question, user) or self._escalate(s, question, msg, user, chat, None)
 
+    def _cmd_contest(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        return self.contests.command(s, msg, user, chat)
+
     def _cmd_relay(self, s, msg, user, chat) -> list[OutgoingMessage]:
         return self.relay.command(s, msg, user, chat)
 
     def _cmd_cancel(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        if (left := self.contests.cancel(s, user)) is not None:
+            return left
         if (chat.state or {}).get("human"):
             chat.state = _keep(chat.state, "context")
             return [OutgoingMessage(messages.ADDFAQ_CANCELLED)]
@@ -629,6 +647,10 @@ class _Writes:
 
     def any(self) -> bool:
         return self._seen
+
+
+def _choices(out: OutgoingMessage) -> int:
+    return sum(1 for row in out.buttons for b in row if b.data or b.url)
 
 
 def _keep(state: dict | None, *keys: str) -> dict | None:

@@ -1,4 +1,4 @@
-"""The web admin (FAQ entries, drafts, history, reports) and the team's web inbox, under /admin.
+"""The web admin (FAQ entries, drafts, history, reports, contests) and the team's web inbox, under /admin.
 
 Server-rendered HTML: every value goes through html.escape, the only style sheet is
 /static/admin.css and there is no script, so the web chat's strict CSP holds. Every page needs a
@@ -78,6 +78,9 @@ class WebAdmin:
         self.cookie_secure = cookie_secure
         self.pushers: dict[str, Pusher] = {}
         self.login_guard = FloodGuard(LOGIN_ATTEMPTS, LOGIN_WINDOW)  # besides the per-account lockout (auth.py)
+        from bot.webadmin.contest_pages import ContestPages  # it builds on this module's page helpers
+
+        self.contests = ContestPages(self)
 
     def add_pusher(self, channel: str, pusher: Pusher) -> None:
         """A running channel that can deliver an inbox answer to a citizen's chat now."""
@@ -101,6 +104,7 @@ class WebAdmin:
             Route(p + "/drafts/reject/{draft_id}", self._wrap(self.draft_reject, admin), methods=["POST"]),
             Route(p + "/report", self._wrap(self.report, admin), methods=["GET"]),
             Route(p + "/report/file", self._wrap(self.report_file, admin), methods=["GET"]),
+            *self.contests.routes(self._wrap),
             Route(p + "/inbox", self._wrap(self.inbox, team), methods=["GET"]),
             Route(p + "/inbox/{esc_id:int}", self._wrap(self.question, team), methods=["GET"]),
             Route(p + "/inbox/{esc_id:int}/{action}", self._wrap(self.question_action, team), methods=["POST"]),
@@ -565,8 +569,10 @@ def _local(when: dt.datetime) -> str:
 
 def pusher_for(name: str, channel) -> Pusher | None:
     """How a running channel delivers an inbox answer to a chat: Telegram sends the message (with its
-    follow-up button), Zalo the text; other channels (the web chat) cannot push."""
+    follow-up button), the Zalo OA the message, the Zalo Bot Platform the text; other channels (the web chat) cannot push."""
     if name == "telegram":
+        return lambda chat_id, out: channel.send(chat_id, out)
+    if name == "zalo_oa":  # the OA shows buttons (up to 5; more come numbered)
         return lambda chat_id, out: channel.send(chat_id, out)
     if name == "zalo":
         return lambda chat_id, out: channel.send(chat_id, out.text)

@@ -6,6 +6,7 @@ NAV = {
     "drafts": "Bản nháp chờ duyệt",
     "history": "Lịch sử thay đổi",
     "report": "Báo cáo",
+    "contests": "Cuộc thi",
     "inbox": "Hộp thư câu hỏi",
 }
 LOGOUT = "Đăng xuất"
@@ -105,3 +106,40 @@ REPLY_LABEL = "Câu trả lời gửi cho người dân"
 REPLY = "📨 Gửi câu trả lời"
 SAVE_DRAFT = "📝 Lưu làm bản nháp câu hỏi thường gặp"
 DELIVERY_FAILED = "Chưa gửi được ngay tới người dân; câu trả lời sẽ đến khi họ nhắn tin lần tới."
+
+# online contests (bot/webadmin/contest_pages.py)
+CONTESTS_TITLE = "Cuộc thi trực tuyến"
+CONTESTS_EMPTY = "Chưa có cuộc thi nào."
+CONTESTS_COLUMNS = ("Mã", "Tên cuộc thi", "Trạng thái", "Vòng", "Mở lúc", "Đóng lúc", "Người có kết quả", "")
+CONTEST_STATUS = {"open": "đang mở", "closed": "đã đóng", "waiting": "chưa mở"}
+CONTEST_WATCH = "Theo dõi"
+CONTEST_NEW_TITLE = "Tạo cuộc thi mới"
+CONTEST_FIELDS = {
+    "name": "Tên cuộc thi",
+    "opens": "Mở lúc (giờ Việt Nam, ví dụ 2026-12-05T08:00; để trống: mở ngay)",
+    "closes": "Đóng lúc (giờ Việt Nam, ví dụ 2026-12-12T17:00)",
+    "questions": "Số câu hỏi mỗi lần thi",
+    "seconds": "Thời gian làm bài (giây, cho cả bài)",
+    "attempts": "Số lần thi mỗi người",
+    "topics": "Chủ đề câu hỏi (để trống: tất cả)",
+    "area": "Đối tượng",
+    "prizes": "Giải thưởng (ví dụ: Giải Nhất:1, Giải Nhì:2; không bắt buộc)",
+    "rules": "Thể lệ (tối đa 3 dòng; để trống: thể lệ chuẩn)",
+}
+CONTEST_ALL_AREAS = "Toàn quốc"
+CONTEST_CREATE = "Tạo cuộc thi"
+CONTEST_CREATED = "Đã tạo cuộc thi số {id}. Thông báo mở cuộc thi sẽ được gửi tới người đăng ký nhận tin."
+CONTEST_BAD = "Chưa tạo được cuộc thi: {problem}"
+CONTEST_NOT_FOUND = "Không có cuộc thi này."
+CONTEST_ROUND_LINE = "Vòng {number}: {opens} đến {closes} · {questions} câu trong {seconds} giây · mỗi người {attempts} lần · {state}"
+CONTEST_AREAS_CAPTION = "Theo khu vực"
+CONTEST_AREA_COLUMNS = ("Khu vực", "Người đăng ký", "Người làm bài", "Làm hết bài", "Tỷ lệ làm hết bài (%)",
+                        "Đúng tất cả", "Điểm trung bình (% câu đúng)")
+CONTEST_BOARD_CAPTION = "Bảng xếp hạng (50 người đầu)"
+CONTEST_BOARD_COLUMNS = ("Hạng", "Tên hiển thị", "Khu vực", "Số điện thoại", "Số câu đúng", "Thời gian (giây)", "Dự đoán")
+CONTEST_BOARD_EMPTY = "Chưa có ai làm xong bài."
+CONTEST_REFRESH = "Cập nhật số liệu"
+CONTEST_EXPORT = "Tải tệp Excel cho ban tổ chức"
+CONTEST_CLOSE = "Đóng cuộc thi và thông báo kết quả"
+CONTEST_CLOSED = "Đã đóng cuộc thi. Kết quả được gửi tới người đăng ký nhận tin (chỉ ghi tên hiển thị)."
+CONTEST_ALREADY_CLOSED = "Cuộc thi này đã đóng từ trước."
