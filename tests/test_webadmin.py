@@ -299,7 +299,7 @@ def test_web_inbox_answers_reach_the_citizen_now_through_a_running_channel(servi
         csrf = session_csrf(client)
         client.post(f"/admin/inbox/{esc_id}/reply", data={"csrf": csrf, "text": "Tải VssID từ CH Play."})
         ((chat_id, message),) = sent
-        assert chat_id == "citizen-7" and "Tải VssID" in message.text and message.buttons[0][0].data == f"ro:{esc_id}"
+        assert chat_id == "citizen-7" and "Tải VssID" in message.text and message.buttons[-1][0].data == f"ro:{esc_id}"
         with db.session() as s:
             assert s.scalars(select(RelayMessage)).one().delivered is True
         esc2, _ = escalate(service, "citizen-8", "quên mật khẩu VNeID", area="dien bien")

@@ -17,10 +17,9 @@ import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Callable
 from urllib.parse import parse_qsl, quote, urlencode
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -34,8 +33,8 @@ from bot.conversation.service import ConversationService, FloodGuard
 from bot.conversation.types import OutgoingMessage
 from bot.relay import inbox, roles
 from bot.relay.commands import waiting_text
-from bot.relay.models import RelayMessage
-from bot.storage.models import Chat, User, parse_id
+from bot.relay.delivery import Notice, Pusher
+from bot.storage.models import User, parse_id
 from bot.textnorm import fold
 from bot.webadmin import auth, texts as t
 from bot.webadmin.models import WebAccount, WebSession
@@ -48,7 +47,6 @@ PREFIX = "/admin"
 MAX_FORM_BYTES = 64 * 1024
 LOGIN_ATTEMPTS, LOGIN_WINDOW = 30, 300.0  # login POSTs per client address (bot.channels.inbound) per 5 minutes
 NO_STORE = {"Cache-Control": "no-store"}
-Pusher = Callable[[str, OutgoingMessage], Awaitable[bool]]  # (citizen's chat id, message) -> delivered
 
 
 def e(value) -> str:
@@ -63,7 +61,7 @@ class Ctx:
     account: WebAccount | None = None
     user: User | None = None
     role: str = "citizen"
-    pushes: list[tuple[str, OutgoingMessage, int]] = field(default_factory=list)  # channel, message, relay row
+    pushes: list[Notice] = field(default_factory=list)  # answers to push once the transaction committed
 
     @property
     def actor(self) -> str:
@@ -76,12 +74,11 @@ class WebAdmin:
         self.db = service.db
         self.store = FaqStore(knowledge_dir, service.db)
         self.cookie_secure = cookie_secure
-        self.pushers: dict[str, Pusher] = {}
         self.login_guard = FloodGuard(LOGIN_ATTEMPTS, LOGIN_WINDOW)  # besides the per-account lockout (auth.py)
 
-    def add_pusher(self, channel: str, pusher: Pusher) -> None:
-        """A running channel that can deliver an inbox answer to a citizen's chat now."""
-        self.pushers[channel] = pusher
+    def add_pusher(self, channel: str, pusher: Pusher, buttons: bool = True) -> None:
+        """A running channel that can deliver an inbox answer to a citizen's chat now (bot/relay/delivery.py)."""
+        self.service.delivery.add(channel, pusher, buttons)
 
     def routes(self) -> list[Route]:
         p, admin, team = PREFIX, "admin", "team"
@@ -129,8 +126,7 @@ class WebAdmin:
                 return self._error(413, t.TOO_LARGE)
             ctx = Ctx(request, form)
             response = await self.db.run(self._guarded, handler, needs, ctx)
-            for channel, message, relay_id in ctx.pushes:
-                await self._push(channel, message, relay_id)
+            await self.service.delivery.push_all(ctx.pushes)  # a refused push stays kept for the citizen's next message
             return response
 
         return endpoint
@@ -152,22 +148,6 @@ class WebAdmin:
         if needs == "admin" and ctx.role != "admin":
             return self._error(403, t.FORBIDDEN_ROLE, ctx)
         return handler(ctx)
-
-    async def _push(self, channel: str, message: OutgoingMessage, relay_id: int) -> None:
-        """Deliver an inbox answer on the citizen's channel; if that fails, it waits for their next message."""
-        try:
-            delivered = await self.pushers[channel](message.chat_id, message)
-        except Exception:  # a platform outage must not lose the answer
-            log.exception("web inbox: delivering an answer on %s failed", channel)
-            delivered = False
-        if not delivered:
-            await self.db.run(self._undeliver, relay_id)
-
-    def _undeliver(self, relay_id: int) -> None:
-        with self.db.session() as s:
-            row = s.get(RelayMessage, relay_id)
-            if row is not None:
-                row.delivered = False
 
     def _secure(self, request: Request) -> bool:
         return request.url.scheme == "https" if self.cookie_secure == "auto" else self.cookie_secure in ("1", "true", "yes")
@@ -485,8 +465,7 @@ class WebAdmin:
 
     @staticmethod
     def _status(esc, ctx: Ctx) -> str:
-        key = "mine" if esc.status == "claimed" and esc.claimed_by == ctx.user.id else esc.status
-        return messages.RELAY_STATUS.get(key, key)
+        return messages.RELAY_STATUS[inbox.status_key(esc, ctx.user.id)]
 
     def question(self, ctx: Ctx, notices: list[str] = ()) -> Response:
         esc_id = ctx.request.path_params["esc_id"]
@@ -518,15 +497,7 @@ class WebAdmin:
             elif action == "savefaq":
                 out = relay.save_draft(s, ctx.user, esc_id)
             elif action == "reply" and ctx.form.get("text", "").strip():
-                esc = inbox.visible(s, esc_id, roles.areas_of(s, ctx.user))
-                chat = s.get(Chat, esc.chat_id) if esc is not None else None
-                channel = chat.channel if chat is not None and chat.channel in self.pushers else auth.CHANNEL
-                out = relay.reply(s, ctx.user, esc_id, ctx.form["text"], channel, buttons=channel != "zalo")
-                s.flush()
-                relayed = [m for m in out if m.chat_id]
-                if relayed:
-                    row = s.scalar(select(RelayMessage.id).where(RelayMessage.escalation_id == int(esc_id)).order_by(RelayMessage.id.desc()))
-                    ctx.pushes += [(channel, m, row) for m in relayed]
+                out = relay.reply(s, ctx.user, esc_id, ctx.form["text"], auth.CHANNEL, pushes=ctx.pushes)
             elif action == "reply":
                 out = [OutgoingMessage(messages.RELAY_REPLY_USAGE)]
             else:
