@@ -273,10 +273,12 @@ REPORT_SHEETS = {
     "subscribers": "Người đăng ký",
     "deliveries": "Gửi tin chiến dịch",
     "quiz": "Câu đố",
+    "handoff": "Cán bộ trả lời theo khu vực",
 }
 REPORT_METRICS = {
     "asked": "Số câu hỏi",
     "answered": "Bot trả lời được",
+    "answered_disliked": "Bot trả lời nhưng bị 👎",
     "declined": "Bot chưa trả lời được",
     "escalated": "Chuyển cán bộ",
     "human_answered": "Cán bộ đã trả lời",
@@ -295,7 +297,11 @@ REPORT_COLUMNS = {
     "metric": "Chỉ số", "value": "Giá trị", "bucket": "Thời gian", "topic": "Chủ đề", "count": "Số lượt",
     "question": "Câu hỏi", "area": "Khu vực", "total": "Tổng cuối kỳ", "new": "Mới trong kỳ", "status": "Trạng thái",
     "quiz_id": "Mã câu đố", "correct_pct": "Đúng (%)",
+    "escalated": "Câu hỏi chuyển cán bộ", "median_minutes": "Thời gian đến câu trả lời đầu (trung vị, phút)",
+    "p90_minutes": "Thời gian đến câu trả lời đầu (90% câu hỏi, phút)", "within_sla": "Trả lời đúng hạn (%)",
+    "satisfied": "Người hỏi hài lòng (% 👍)",
 }
+REPORT_NO_AREA = "chưa rõ khu vực"
 REPORT_CHART_TIMELINE = "Câu hỏi theo thời gian"
 REPORT_CHART_TOPICS = "Chủ đề được hỏi nhiều nhất"
 
