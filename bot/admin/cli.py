@@ -153,7 +153,7 @@ def gaps_command(
         embedder = make_embedder(settings.embedder)
     except EmbedderError as exc:
         fail(str(exc))
-    found = gaps(open_database(), embedder, settings.embedder, start, None if code == "all" else code)
+    found = gaps(open_database(), embedder, embedder.id, start, None if code == "all" else code)
     if as_json:
         print(json.dumps([c.as_json() for c in found], ensure_ascii=False))
         return

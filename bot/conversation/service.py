@@ -34,7 +34,7 @@ from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Qui
 from bot.knowledge.models import Chunk, QuizQuestion
 from bot.relay import commands as relay
 from bot.relay.delivery import Delivery
-from bot.relay.inbox import mask, new_code
+from bot.relay.inbox import mask, new_code, phone_numbers
 from bot.relay.sla import Schedule
 from bot.retrieval.engine import Answer, AskContext, Engine
 from bot.storage.db import Database
@@ -431,7 +431,8 @@ class ConversationService:
             return [OutgoingMessage(messages.ESCALATE_TOO_MANY)]
         now = self.clock()
         esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=mask(question)[:4000], area=user.area,
-                         code=new_code(s), created_at=now, due_at=self.schedule.due(now, user.area))
+                         code=new_code(s), created_at=now, due_at=self.schedule.due(now, user.area),
+                         contact=phone_numbers(question) or None)
         s.add(esc)
         s.flush()
         ack = messages.ESCALATED.format(id=esc.id, code=esc.code, promise=self.schedule.promise(now, user.area))

@@ -45,6 +45,22 @@ def mask(text: str) -> str:
     return _NUMBER.sub(lambda m: "•" * 4 + m.group()[-2:] if _personal(m.group()) else m.group(), text)
 
 
+def phone_numbers(text: str) -> str:
+    """The phone numbers in a citizen's text (9 to 11 digits, however grouped), comma-separated: kept apart from
+    the masked question so that only the member who took it sees how to call back."""
+    found = []
+    for m in _NUMBER.finditer(text):
+        digits = "".join(ch for ch in m.group() if ch.isdigit() or ch == "+")
+        if 9 <= sum(ch.isdigit() for ch in digits) <= 11 and digits.lstrip("+")[:1] in ("0", "8"):
+            found.append(m.group().strip())
+    return ", ".join(dict.fromkeys(found))[:200]
+
+
+def contact_for(esc: Escalation, member: User | None) -> str:
+    """The callback number, for the member who took the question (claimed or answered it); '' for anyone else."""
+    return (esc.contact or "") if member is not None and esc.claimed_by == member.id else ""
+
+
 def preview(text: str) -> str:
     """A question as team members see it in notices and lists (chat and web): masked, cut at PREVIEW_CHARS."""
     text = mask(text.strip())

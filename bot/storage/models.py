@@ -120,6 +120,8 @@ class Escalation(Base):
     first_answered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
     rating: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # +1 / -1 after a team answer
     rated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    # phone numbers the citizen wrote (the stored question is masked): shown only to the member who took it
+    contact: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
 
 
 class QuizPoll(Base):

@@ -1,4 +1,4 @@
-"""handoff: follow-up codes, due times, reminders and escalation upwards, satisfaction, the answer turn of
+"""handoff: follow-up codes, the callback number a citizen gave (shown to the member who took the question), due times, reminders and escalation upwards, satisfaction, the answer turn of
 a draft, and the cache of question vectors the gaps report clusters
 
 Revision ID: 0007_handoff
@@ -22,6 +22,7 @@ ESCALATION_COLUMNS = (
     ("first_answered_at", sa.DateTime(timezone=True)),
     ("rating", sa.Integer()),
     ("rated_at", sa.DateTime(timezone=True)),
+    ("contact", sa.String(length=200)),
 )
 
 
