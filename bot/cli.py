@@ -81,7 +81,7 @@ def ask(
 
 @app.command()
 def run(
-    channel: Optional[list[str]] = typer.Option(None, "--channel", help="web, telegram or zalo (repeatable); default: every configured one."),
+    channel: Optional[list[str]] = typer.Option(None, "--channel", help="web, telegram, zalo or zalo_oa (repeatable); default: every configured one."),
 ) -> None:
     """Start the bot: the web chat, and Telegram and Zalo when their tokens are set."""
     import asyncio

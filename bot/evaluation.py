@@ -180,6 +180,9 @@ def _metrics(rows: list[dict]) -> dict:
     out = {"n": len(rows), "answerable": len(answerable), "no_answer": unanswerable, "oos": oos, **count}
     out.update(
         {
+            # how much of what people ask the knowledge base answers at all (labels, not the engine)
+            "kb_answers": _rate(len(answerable), len(in_scope)),
+            "kb_answers_or_partly": _rate(sum(1 for r in in_scope if r["answerable"] or r["partly"]), len(in_scope)),
             # hit@1 = answered right, of the questions the knowledge base answers
             "hit@1": _rate(count["answered_right"], len(answerable)),
             "useful": _rate(count["answered_right"] + count["clarified_right"], len(answerable)),
@@ -197,15 +200,17 @@ def _metrics(rows: list[dict]) -> dict:
 
 
 REPORT_COLUMNS = (
-    ("n", "n"), ("hit@1", "right"), ("useful", "useful"), ("wrong", "wrong"), ("false_decline", "decl.ans"),
+    ("n", "n"), ("kb_answers", "kb.ans"), ("kb_answers_or_partly", "kb.part"), ("hit@1", "right"), ("useful", "useful"),
+    ("wrong", "wrong"), ("false_decline", "decl.ans"),
     ("no_answer_declined", "decl.none"), ("oos_decline", "oos.decl"), ("clarified_right", "clar.ok"),
     ("clarified_wrong", "clar.no"), ("answered_partly", "partly"), ("mrr", "mrr"), ("p95_ms", "p95_ms"),
 )
 
 
 def format_report(metrics: dict) -> str:
-    """One line per group. Rates: right/useful/decl.ans of the answerable questions, wrong of the
-    in-scope ones, decl.none of those the base has no answer for, oos.decl of the out-of-scope ones;
+    """One line per group. Rates: kb.ans of the in-scope questions whose labels name an answering
+    entry (kb.part: or one answering part of it), right/useful/decl.ans of the answerable questions,
+    wrong of the in-scope ones, decl.none of those the base has no answer for, oos.decl of the out-of-scope ones;
     clar.ok, clar.no and partly are counts."""
     lines = [f"{'group':26}" + "".join(f"{title:>10}" for _, title in REPORT_COLUMNS)]
     for name, m in metrics.items():

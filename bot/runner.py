@@ -21,10 +21,20 @@ from bot.conversation.service import ConversationService
 from bot.retrieval.store import index_state
 from bot.supervise import supervise
 
-CHANNEL_MODULES = {"web": "bot.channels.web", "telegram": "bot.channels.telegram", "zalo": "bot.channels.zalo"}
+CHANNEL_MODULES = {"web": "bot.channels.web", "telegram": "bot.channels.telegram", "zalo": "bot.channels.zalo",
+                   "zalo_oa": "bot.channels.zalo_oa"}
+
+
+def with_web(channels: list[str]) -> list[str]:
+    """The channels to start: a channel that receives by webhook only (NEEDS_WEB) brings the web server."""
+    needs = any(getattr(importlib.import_module(CHANNEL_MODULES[c]), "NEEDS_WEB", False) for c in channels)
+    return ["web", *channels] if needs and "web" not in channels else channels
 
 
 async def run(settings: Settings, channels: list[str]) -> None:
+    channels = with_web(channels)
+    if "web" in channels and not settings.web_port:
+        raise RuntimeError(f"{', '.join(c for c in channels if c != 'web')} needs the web server for its webhook: set WEB_PORT")
     service = await _build_service_serving_warmup(settings) if "web" in channels else build_service(settings)
     instances = {name: importlib.import_module(CHANNEL_MODULES[name]).Channel(service, settings) for name in channels}
     from bot.webadmin.pages import pusher_for

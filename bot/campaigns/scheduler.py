@@ -165,6 +165,8 @@ class Campaigns:
         scheduler.start()
         await db.run(self._resume)
         channels = [c for c in ("telegram", "zalo") if getattr(settings, f"{c}_bot_token")]
+        if settings.zalo_oa_app_id:
+            channels.append("zalo_oa")
         senders = [asyncio.create_task(supervise(f"sender:{c}", partial(run_senders, db, settings, [c]), stop))
                    for c in channels]
         if channels:

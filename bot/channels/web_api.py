@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import messages, supervise
+from bot.channels import health
 from bot.channels.inbound import client_address, parse_json, read_body
 from bot.conversation.service import ConversationService, FloodGuard
 from bot.conversation.types import IncomingMessage, OutgoingMessage
@@ -151,12 +152,14 @@ class WebApi:
         except asyncio.TimeoutError:
             log.warning("health check: the database did not answer within %.0f s", HEALTH_TIMEOUT)
             database, background = "timeout", {}
+        background = {**background, **health.problems()}  # and what channels report (bot/channels/health.py)
         healthy = database == "ok" and not background
         body = {
             "status": "ok" if healthy else "degraded",
             "index": {k: manifest.get(k) for k in ("chunks", "embedder", "built_at")},
             "database": database,
             "background": background,
+            "channels": health.snapshot(),
         }
         return JSONResponse(body, 200 if healthy else 503, headers=NO_STORE)
 

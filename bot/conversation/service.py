@@ -181,7 +181,7 @@ class ConversationService:
             user, chat, created = self._identify(s, msg)
             writes = _Writes(s)
             out = self.relay.pending(s, user) + self._dispatch(s, msg, user, chat)
-            if not msg.buttons:
+            if not msg.buttons or msg.max_buttons:
                 out = self._number_choices(s, msg, chat, out)
             if key:
                 s.add(ProcessedMessage(key=key))
@@ -604,6 +604,9 @@ class ConversationService:
         pending: dict[str, list[str]] = {}
         numbered_out = []
         for m in out:
+            if msg.buttons and _choices(m) <= msg.max_buttons:  # the channel shows these buttons itself
+                numbered_out.append(m)
+                continue
             key = m.chat_id if m.chat_id and m.chat_id != msg.chat_id else ""
             taken = pending.setdefault(key, [])
             quiz = m.quiz is not None
@@ -652,6 +655,10 @@ class _Writes:
 
     def any(self) -> bool:
         return self._seen
+
+
+def _choices(out: OutgoingMessage) -> int:
+    return sum(1 for row in out.buttons for b in row if b.data or b.url)
 
 
 def _keep(state: dict | None, *keys: str) -> dict | None:

@@ -29,6 +29,7 @@ class IncomingMessage:
     chat_type: str = "private"  # private | group
     language: str = "vi"
     buttons: bool = True  # whether the channel can show buttons; if not, choices are numbered
+    max_buttons: int = 0  # the most buttons one message can carry (0: no limit); more are numbered
     client: str = ""  # who sent it across identities (the web's client address), for limits; empty: the user
     new_identity: bool = False  # the channel made up this user for this message (a web visitor without a cookie)
 

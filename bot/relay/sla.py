@@ -29,7 +29,7 @@ from bot.storage.models import Chat, Escalation
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY_NAMES = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 _WINDOW = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*-\s*(\d{1,2})(?::(\d{2}))?\s*$")
-NOTIFIED_CHANNELS = ("telegram", "zalo")  # where a team member can be reached by the bot (not the web pages)
+NOTIFIED_CHANNELS = ("telegram", "zalo", "zalo_oa")  # where the bot reaches a team member (not the web pages)
 
 
 def _time(hour: str, minute: str | None) -> dt.time:

@@ -175,6 +175,26 @@ class ProcessedMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
+class ChannelToken(Base):
+    """A channel's OAuth pair (the Zalo OA's access and single-use refresh token), one row per account,
+    rewritten in one transaction at each refresh so that a crash or a second worker never loses it.
+    `seed`: a hash of the refresh token from the settings this pair descends from (a new pair put in the
+    settings replaces the row); `last_error`/`failed_at`: the latest refresh that failed (the pair kept)."""
+
+    __tablename__ = "channel_tokens"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)  # the app id
+    access_token: Mapped[str] = mapped_column(Text, default="")
+    refresh_token: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    refresh_expires_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    seed: Mapped[str] = mapped_column(String(64), default="")
+    refreshed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    failed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 def get_or_create(s: Session, model: type, keys: dict[str, Any], **values: Any) -> tuple[Any, bool]:
     """The row of `model` with these unique `keys`, inserted with `values` when missing; (row, created).
 
@@ -193,7 +213,7 @@ def get_or_create(s: Session, model: type, keys: dict[str, Any], **values: Any) 
 
 __all__ = [
     "Base", "User", "Chat", "Subscription", "Conversation", "Escalation", "QuizPoll", "QuizAnswer",
-    "ProcessedMessage", "LabelledChoice", "get_or_create", "parse_id", "MAX_ID",
+    "ProcessedMessage", "LabelledChoice", "ChannelToken", "get_or_create", "parse_id", "MAX_ID",
 ]
 
 

@@ -692,8 +692,10 @@ def _local(when: dt.datetime) -> str:
 
 def pusher_for(name: str, channel) -> Pusher | None:
     """How a running channel delivers an inbox answer to a chat: Telegram sends the message (with its
-    follow-up button), Zalo the text; other channels (the web chat) cannot push."""
+    follow-up button), the Zalo OA the message, the Zalo Bot Platform the text; other channels (the web chat) cannot push."""
     if name == "telegram":
+        return lambda chat_id, out: channel.send(chat_id, out)
+    if name == "zalo_oa":  # the OA shows buttons (up to 5; more come numbered)
         return lambda chat_id, out: channel.send(chat_id, out)
     if name == "zalo":
         return lambda chat_id, out: channel.send(chat_id, out.text)

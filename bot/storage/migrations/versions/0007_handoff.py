@@ -2,14 +2,14 @@
 a draft, and the cache of question vectors the gaps report clusters
 
 Revision ID: 0007_handoff
-Revises: 0005_one_head
+Revises: 0009_zalo_oa
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0007_handoff"
-down_revision = "0005_one_head"
+down_revision = "0009_zalo_oa"  # relinked after merging main (was 0005_one_head, as briefed)
 branch_labels = None
 depends_on = None
 
