@@ -31,7 +31,6 @@ from bot.admin.faq_store import FaqStore, ImportRejected, parse_row
 from bot.admin.reports import TZ, build_report, parse_period, sheets, write_chart, write_report
 from bot.channels.inbound import client_address, read_body
 from bot.conversation.service import ConversationService, FloodGuard
-from bot.conversation.types import OutgoingMessage
 from bot.relay import inbox, roles
 from bot.relay.commands import waiting_text
 from bot.relay.delivery import Notice, Pusher
