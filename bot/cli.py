@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from bot.admin.cli import faq_app, report_command
+from bot.admin.cli import faq_app, gaps_command, report_command
 from bot.campaigns.cli import campaign_app
 from bot.config import get_settings
 from bot.contests.cli import contest_app
@@ -30,6 +30,7 @@ app.add_typer(contest_app, name="contest")
 app.add_typer(faq_app, name="faq")
 app.add_typer(admin_user_app, name="admin-user")
 app.command("report")(report_command)
+app.command("gaps")(gaps_command)
 
 KbOption = typer.Option(None, "--kb", help="Knowledge directory (default: KNOWLEDGE_DIR or ./knowledge).")
 IndexOption = typer.Option(None, "--index", help="Index directory (default: INDEX_DIR or ./index).")

@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     flood_window_seconds: float = 30.0
     public_bot_url: str = ""  # the bot's public link, printed on answer cards (empty: no link line)
 
+    # escalations to the team (bot/relay/sla.py): due times in working hours, Vietnam time
+    escalation_sla_hours: str = "8"  # working hours to a first answer; per area: "8,dien-bien=4,quang-ngai/dak-bla=6"
+    escalation_work_hours: str = "07:30-11:30,13:30-17:00"
+    escalation_work_days: str = "1-5"  # ISO weekdays: 1 Monday … 7 Sunday
+    escalation_remind_hours: float = 2.0  # remind the area's team this many working hours before the due time
+    escalation_check_seconds: float = 60.0  # how often the watch looks for questions to remind or move up
+
     # web chat (WEB_PORT=0 disables it)
     web_host: str = "127.0.0.1"
     web_port: int = 8080
@@ -86,11 +93,22 @@ class Settings(BaseSettings):
     @field_validator("telegram_rate_per_sec", "zalo_rate_per_sec", "api_timeout_seconds", "database_connect_timeout",
                      "database_statement_timeout", "outbox_lag_seconds", "telegram_retry_seconds", "outbox_retry_seconds",
                      "outbox_lease_seconds", "campaign_sync_seconds", "zalo_push_window_hours", "flood_window_seconds",
-                     "web_client_window_seconds", "zalo_oa_rate_per_sec")
+                     "web_client_window_seconds", "zalo_oa_rate_per_sec", "escalation_remind_hours",
+                     "escalation_check_seconds")
     @classmethod
     def _positive(cls, value: float) -> float:
         if not value > 0:  # also refuses NaN
             raise ValueError(f"must be a number greater than 0, not {value}")
+        return value
+
+    @field_validator("escalation_sla_hours", "escalation_work_hours", "escalation_work_days")
+    @classmethod
+    def _schedule(cls, value: str, info) -> str:
+        from bot.relay import sla
+
+        parse = {"escalation_sla_hours": sla.parse_hours, "escalation_work_hours": sla.parse_windows,
+                 "escalation_work_days": sla.parse_days}[info.field_name]
+        parse(value)  # ValueError names the bad part
         return value
 
     @field_validator("zalo_oa_campaign_window_hours")

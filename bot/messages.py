@@ -70,6 +70,7 @@ HELP = (
     "• «đăng ký nhận tin» hoặc /dangky: nhận tin của xã, phường. «hủy đăng ký» hoặc /huydangky: dừng nhận tin.\n"
     "• /quiz: trả lời câu đố. /diem: xem điểm của bác. /thi: dự thi trực tuyến.\n"
     "• «gặp cán bộ» hoặc /canbo <câu hỏi>: gửi câu hỏi cho Tổ công nghệ số cộng đồng.\n"
+    "• /theodoi <mã câu hỏi>: xem cán bộ đã trả lời câu hỏi của bác chưa.\n"
     "• «làm lại»: về màn hình đầu."
 )
 TOPICS_PROMPT = "Bác muốn tìm hiểu chủ đề nào?"
@@ -95,10 +96,19 @@ ESCALATE_TOO_MANY = (
 )
 ESCALATE_ASK = HUMAN_ASK
 ESCALATED = (
-    "Đã gửi câu hỏi của bác cho Tổ công nghệ số cộng đồng (mã #{id}).\n"
-    "Cán bộ sẽ trả lời bác ngay trong cuộc trò chuyện này. "
-    "Nếu cần gấp, bác có thể đến Ủy ban nhân dân xã, phường nơi bác ở."
+    "Đã gửi câu hỏi #{id} của bác cho Tổ công nghệ số cộng đồng.\n"
+    "Mã câu hỏi: {code}\n"
+    "Bác gõ /theodoi {code} để xem cán bộ đã trả lời chưa, trên Telegram, Zalo hay trang web đều được.\n"
+    "{promise}\n"
+    "Câu trả lời sẽ đến ngay trong cuộc trò chuyện này. Nếu cần gấp, bác có thể đến Ủy ban nhân dân xã, phường nơi bác ở."
 )
+ESCALATION_PROMISE = "Cán bộ trả lời trong giờ hành chính, thường trong {hours} giờ làm việc ({schedule})."
+ESCALATION_OUT_OF_HOURS = "Bây giờ là ngoài giờ làm việc: cán bộ sẽ bắt đầu xem câu hỏi từ {when}."
+ESCALATION_MOVED_UP = (
+    "Câu hỏi {code} của bác chưa được trả lời đúng hạn, nên tôi đã chuyển lên cán bộ {to} để trả lời sớm hơn. "
+    "Xin lỗi bác vì phải chờ lâu."
+)
+RELAY_ADMINS = "điều phối của phong trào"
 
 SUBSCRIBE_PROMPT = "Bác muốn nhận tin của khu vực nào? Chọn bên dưới, hoặc gõ tên xã, phường, tỉnh sau /dangky."
 SUBSCRIBED = "Bác đã đăng ký nhận tin của {area}. Gõ «hủy đăng ký» để dừng bất cứ lúc nào."
@@ -136,7 +146,8 @@ RELAY_WAIT_NOW = "vừa xong"
 RELAY_WAIT_MINUTES = "{m} phút"
 RELAY_WAIT_HOURS = "{h} giờ {m} phút"
 RELAY_WAIT_DAYS = "{d} ngày {h} giờ"
-RELAY_STATUS = {"open": "chưa ai nhận", "claimed": "đã có người nhận", "mine": "bạn đã nhận", "answered": "đã trả lời"}
+RELAY_STATUS = {"open": "chưa ai nhận", "claimed": "đã có người nhận", "mine": "bạn đã nhận", "answered": "đã trả lời",
+                "reopened": "người hỏi hỏi thêm, chờ trả lời", "overdue": "quá hạn, đã chuyển lên"}
 RELAY_INBOX_EMPTY = "Hộp thư trống: không có câu hỏi nào đang chờ ở khu vực của bạn."
 RELAY_INBOX_HEADER = "📥 {count} câu hỏi đang chờ (cũ nhất trước):"
 RELAY_INBOX_ITEM = "#{id} · {area} · chờ {waited} · {status}\n{question}"
@@ -158,6 +169,7 @@ RELAY_REPLY_QUEUED = (
 )
 RELAY_ANSWER = (
     "💬 Tổ công nghệ số cộng đồng trả lời câu hỏi #{id} của bác:\n\n{answer}\n\n"
+    "Bác thấy câu trả lời này thế nào? Bác chọn 👍 hoặc 👎 bên dưới.\n"
     "Nếu cần hỏi thêm, chọn «Hỏi thêm» hoặc gõ: /canbo #{id} <điều bác muốn hỏi>"
 )
 RELAY_BUTTON_FOLLOWUP = "💬 Hỏi thêm"
@@ -167,11 +179,37 @@ RELAY_FOLLOWUP_SENT = (
     "Cán bộ sẽ trả lời bác ngay trong cuộc trò chuyện này."
 )
 RELAY_FOLLOWUP_NOT_FOUND = "Không tìm thấy câu hỏi #{id} của bác. Gõ /canbo <câu hỏi> để gửi câu hỏi mới."
-RELAY_NEW_QUESTION = "📥 Câu hỏi mới #{id} · {area}:\n{question}\n\nGõ /nhan {id} để nhận, hoặc /hopthu để xem tất cả."
+RELAY_NEW_QUESTION = (
+    "📥 Câu hỏi mới #{id} · {area} · hạn trả lời {due}:\n{question}\n\n"
+    "Bấm «Nhận» hoặc gõ /nhan {id} để nhận, /hopthu để xem tất cả."
+)
+RELAY_BUTTON_CLAIM = "✋ Nhận"
+RELAY_REMINDER = "⏰ Nhắc việc: câu hỏi #{id} · {area} sắp đến hạn trả lời ({due}):\n{question}\n\nGõ /nhan {id} hoặc /traloi {id} <nội dung>."
+RELAY_OVERDUE = (
+    "⚠️ Câu hỏi #{id} của {area} đã quá hạn mà chưa có câu trả lời, nay chuyển lên {to}:\n{question}\n\n"
+    "Gõ /nhan {id} để nhận, /traloi {id} <nội dung> để trả lời."
+)
 RELAY_REOPENED = "🔁 Người hỏi #{id} · {area} hỏi thêm:\n{question}\n\nTrả lời bằng: /traloi {id} <nội dung trả lời>"
 RELAY_SAVEFAQ_USAGE = "Cách dùng: /luufaq <mã câu hỏi đã trả lời>, ví dụ: /luufaq 12"
 RELAY_SAVEFAQ_DONE = "Đã lưu bản nháp câu hỏi thường gặp số {draft} từ câu hỏi #{id}. Quản trị viên sẽ xem và duyệt."
 RELAY_SAVEFAQ_NO_ANSWER = "Câu hỏi #{id} chưa có câu trả lời để lưu."
+RELAY_SAVEFAQ_WHICH = "Câu hỏi #{id} có nhiều lượt hỏi và trả lời. Bạn muốn lưu lượt nào?"
+RELAY_SAVEFAQ_TURN = "Lượt {n}. Hỏi: {question}\nTrả lời: {answer}"
+RELAY_SAVEFAQ_PICK = "Gõ /luufaq {id} <số lượt>, ví dụ: /luufaq {id} {n}"
+
+# --- citizens: following a question by its code, rating a team answer ---
+TRACK_USAGE = "Bác gõ /theodoi kèm mã câu hỏi, ví dụ: /theodoi K7P2QX. Mã nằm trong tin nhắn xác nhận khi bác gửi câu hỏi."
+TRACK_NOT_FOUND = "Tôi chưa tìm thấy câu hỏi có mã «{code}». Bác xem lại mã (6 ký tự, chữ và số) rồi gõ lại nhé."
+TRACK_TOO_MANY = "Bác tra mã nhiều lần quá. Bác vui lòng chờ ít phút rồi thử lại."
+TRACK_WAITING = "Câu hỏi {code} ({area}) đang chờ cán bộ trả lời."
+TRACK_DUE = " Cán bộ sẽ trả lời trước {when}."
+TRACK_MOVED_UP = " Câu hỏi đã được chuyển lên {to} để trả lời sớm hơn."
+TRACK_CLAIMED = "Câu hỏi {code}: cán bộ đã nhận. Người nhận là một {who} ({area}), đang tìm câu trả lời cho bác."
+TRACK_ANSWERED = "Câu hỏi {code} đã trả lời. Tổ công nghệ số cộng đồng trả lời bác:\n\n{answer}"
+RATING_GOOD = "👍 Hài lòng"
+RATING_BAD = "👎 Chưa hài lòng"
+RATING_THANKS = "Cảm ơn bác đã cho biết! Chúc bác làm được việc cần làm."
+RATING_SORRY = "Cảm ơn bác. Xin lỗi vì câu trả lời chưa giúp được bác. Bác có thể hỏi thêm: /canbo #{id} <điều bác muốn hỏi>"
 RELAY_SEARCH_USAGE = "Cách dùng: /timkiem <từ khóa>, ví dụ: /timkiem kích hoạt VNeID"
 RELAY_SEARCH_HEADER = "🔎 Kết quả cho «{query}»:"
 RELAY_SEARCH_ITEM = "{n}. {title} ({source})"
@@ -290,10 +328,12 @@ REPORT_SHEETS = {
     "deliveries": "Gửi tin chiến dịch",
     "quiz": "Câu đố",
     "contests": "Cuộc thi",
+    "handoff": "Cán bộ trả lời theo khu vực",
 }
 REPORT_METRICS = {
     "asked": "Số câu hỏi",
     "answered": "Bot trả lời được",
+    "answered_disliked": "Bot trả lời nhưng bị 👎",
     "declined": "Bot chưa trả lời được",
     "escalated": "Chuyển cán bộ",
     "human_answered": "Cán bộ đã trả lời",
@@ -312,7 +352,11 @@ REPORT_COLUMNS = {
     "metric": "Chỉ số", "value": "Giá trị", "bucket": "Thời gian", "topic": "Chủ đề", "count": "Số lượt",
     "question": "Câu hỏi", "area": "Khu vực", "total": "Tổng cuối kỳ", "new": "Mới trong kỳ", "status": "Trạng thái",
     "quiz_id": "Mã câu đố", "correct_pct": "Đúng (%)",
+    "escalated": "Câu hỏi chuyển cán bộ", "median_minutes": "Thời gian đến câu trả lời đầu (trung vị, phút)",
+    "p90_minutes": "Thời gian đến câu trả lời đầu (90% câu hỏi, phút)", "within_sla": "Trả lời đúng hạn (%)",
+    "satisfied": "Người hỏi hài lòng (% 👍)",
 }
+REPORT_NO_AREA = "chưa rõ khu vực"
 REPORT_CHART_TIMELINE = "Câu hỏi theo thời gian"
 REPORT_CHART_TOPICS = "Chủ đề được hỏi nhiều nhất"
 

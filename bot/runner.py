@@ -37,16 +37,16 @@ async def run(settings: Settings, channels: list[str]) -> None:
         raise RuntimeError(f"{', '.join(c for c in channels if c != 'web')} needs the web server for its webhook: set WEB_PORT")
     service = await _build_service_serving_warmup(settings) if "web" in channels else build_service(settings)
     instances = {name: importlib.import_module(CHANNEL_MODULES[name]).Channel(service, settings) for name in channels}
-    if "web" in instances:
-        from bot.webadmin.pages import pusher_for
+    from bot.webadmin.pages import pusher_for
 
-        for name, channel in instances.items():
-            if name != "web":
-                instances["web"].add_routes(channel.routes())
-                if pusher := pusher_for(name, channel):  # web inbox answers reach citizens on their channel now
-                    instances["web"].admin.add_pusher(name, pusher)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    service.delivery.bind(loop)
+    for name, channel in instances.items():
+        if name != "web" and "web" in instances:
+            instances["web"].add_routes(channel.routes())
+        if pusher := pusher_for(name, channel):  # team answers, reminders and notices reach chats on their channel now
+            service.delivery.add(name, pusher, buttons=name != "zalo")
+    stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     print(f"running channels: {', '.join(channels)}", file=sys.stderr)
@@ -57,6 +57,11 @@ async def run(settings: Settings, channels: list[str]) -> None:
         from bot.campaigns.scheduler import Campaigns
 
         tasks.append(asyncio.create_task(supervise("campaigns", Campaigns(service, settings).run, stop), name="campaigns"))
+    # due times of escalated questions: reminders, and overdue ones moved up to the province (bot/relay/watch.py)
+    from bot.relay.watch import SlaWatch
+
+    watch = SlaWatch(service, settings.escalation_check_seconds)
+    tasks.append(asyncio.create_task(supervise("sla-watch", watch.run, stop), name="sla-watch"))
     # FAQ edits (from the CLI or another process) answered within seconds: bot/admin/live.py
     live = LiveFaq(service.engine, service.db, settings.knowledge_dir, settings.index_dir)
     tasks.append(asyncio.create_task(supervise("faq-live", live.run, stop), name="faq-live"))

@@ -31,10 +31,13 @@ from bot import intents, messages, render
 from bot.admin.faq_store import FaqStore
 from bot.areas import ALL, Area, find_area
 from bot.contests.chat import COMMANDS as CONTEST_COMMANDS, POLL_PREFIX as CONTEST_POLL, ContestChat
+from bot.conversation.numbering import numbered, remember
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import Chunk, QuizQuestion
 from bot.relay import commands as relay
-from bot.relay.inbox import mask
+from bot.relay.delivery import Delivery
+from bot.relay.inbox import mask, new_code, phone_numbers
+from bot.relay.sla import Schedule
 from bot.retrieval.engine import Answer, AskContext, Engine
 from bot.storage.db import Database
 from bot.storage.models import (
@@ -120,7 +123,8 @@ class ConversationService:
         flood_window: float = 30.0,
         public_bot_url: str = "",
         knowledge_dir: Path | None = None,  # lets admins add FAQ entries by chat (/themfaq); None: they cannot here
-        clock: Callable[[], dt.datetime] = utcnow,  # contests' time limits (tests inject their own)
+        schedule: Schedule | None = None,  # working hours and due times of escalations (bot/relay/sla.py)
+        clock: Callable[[], dt.datetime] = utcnow,  # the current instant (aware): contests' time limits, due times; tests pass their own
     ) -> None:
         self.engine = engine
         self.db = db
@@ -134,7 +138,11 @@ class ConversationService:
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._catalogue: tuple[list[Chunk], dict[str, Chunk], list[str]] = ([], {}, [])
         store = FaqStore(knowledge_dir, db) if knowledge_dir is not None else None
-        self.relay = relay.Relay(self.search, self.chunk, areas, public_bot_url, store)
+        self.clock = clock
+        self.schedule = schedule or Schedule()
+        self.delivery = Delivery(db)  # running channels register how they push to a chat (bot/runner.py)
+        self.relay = relay.Relay(self.search, self.chunk, areas, public_bot_url, store, self.delivery, self.schedule,
+                                 FloodGuard(relay.TRACK_LOOKUPS, relay.TRACK_WINDOW))
         self.contests = ContestChat(self.quiz, areas, clock)
 
     # -- entry point ---------------------------------------------------------------------------
@@ -176,10 +184,9 @@ class ConversationService:
                 return []  # a redelivered update, already answered
             user, chat, created = self._identify(s, msg)
             writes = _Writes(s)
-            out = self.relay.pending(s, user, msg.buttons) + self._dispatch(s, msg, user, chat)
+            out = self.relay.pending(s, user) + self._dispatch(s, msg, user, chat)
             if not msg.buttons or msg.max_buttons:
-                out = [self._number_choices(chat, m) if not msg.buttons or _choices(m) > msg.max_buttons else m
-                       for m in out]
+                out = self._number_choices(s, msg, chat, out)
             if key:
                 s.add(ProcessedMessage(key=key))
             elif msg.new_identity and created and not writes.any():
@@ -433,10 +440,14 @@ class ConversationService:
             msg.client and not self.client_escalations.allow(f"{msg.channel}:{msg.client}")
         ):
             return [OutgoingMessage(messages.ESCALATE_TOO_MANY)]
-        esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=mask(question)[:4000], area=user.area)
+        now = self.clock()
+        esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=mask(question)[:4000], area=user.area,
+                         code=new_code(s), created_at=now, due_at=self.schedule.due(now, user.area),
+                         contact=phone_numbers(question) or None)
         s.add(esc)
         s.flush()
-        return [OutgoingMessage(messages.ESCALATED.format(id=esc.id))] + self.relay.escalated(s, esc, user.channel)
+        ack = messages.ESCALATED.format(id=esc.id, code=esc.code, promise=self.schedule.promise(now, user.area))
+        return [OutgoingMessage(ack)] + self.relay.escalated(s, esc, user.channel)
 
     def _topic_questions(self, topic: str) -> OutgoingMessage:
         entries = [c for c in self._current()[1].values() if c.kind == "faq" and c.topic == topic][:TOPIC_QUESTIONS]
@@ -601,19 +612,32 @@ class ConversationService:
         chat, new_chat = get_or_create(s, Chat, {"channel": msg.channel, "external_id": msg.chat_id}, kind=msg.chat_type)
         return user, chat, new_user or new_chat
 
-    def _number_choices(self, chat: Chat, out: OutgoingMessage) -> OutgoingMessage:
-        """For channels without buttons: list the choices as numbers (quiz options as letters)."""
-        choices = [b for row in out.buttons for b in row if b.data]
-        if not choices:
-            return out
-        is_quiz = out.quiz is not None
-        lines = [out.text, ""]
-        for i, b in enumerate(choices):
-            label = b.label if is_quiz else f"{i + 1}. {b.label}"
-            lines.append(label)
-        lines += ["", messages.QUIZ_CHOICE_PROMPT if is_quiz else messages.CHOICE_PROMPT]
-        chat.state = {**(_keep(chat.state, "addfaq", "context", "human") or {}), "choices": [b.data for b in choices]}
-        return OutgoingMessage("\n".join(lines), chat_id=out.chat_id)
+    def _number_choices(self, s: Session, msg: IncomingMessage, chat: Chat, out: list[OutgoingMessage]) -> list[OutgoingMessage]:
+        """For channels without buttons: list the choices as numbers (quiz options as letters), remembered by the
+        chat each message goes to; several messages to one chat (an answer handed over, then the reply) number on
+        from each other, so every number typed back means one choice. A team answer addressed to a citizen's
+        chat numbers its choices there."""
+        pending: dict[str, list[str]] = {}
+        numbered_out = []
+        for m in out:
+            if msg.buttons and _choices(m) <= msg.max_buttons:  # the channel shows these buttons itself
+                numbered_out.append(m)
+                continue
+            key = m.chat_id if m.chat_id and m.chat_id != msg.chat_id else ""
+            taken = pending.setdefault(key, [])
+            quiz = m.quiz is not None
+            text, choices = numbered(m, 1 if quiz else len(taken) + 1)
+            if quiz and choices:
+                taken.clear()  # a quiz is answered by its letters alone
+            taken += choices
+            numbered_out.append(text)
+        for key, choices in pending.items():
+            if not choices:
+                continue
+            target = chat if not key else s.scalar(select(Chat).where(Chat.channel == msg.channel, Chat.external_id == key))
+            if target is not None:
+                target.state = remember(target.state, choices)
+        return numbered_out
 
 
 def _row(s: Session, model: type, text: str):

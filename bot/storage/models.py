@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -111,6 +111,17 @@ class Escalation(Base):
     claimed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
     answered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
+    # the handoff (migration 0007_handoff): a follow-up code, due times, escalation upwards, satisfaction
+    code: Mapped[Optional[str]] = mapped_column(String(8), nullable=True, unique=True, index=True)  # 'K7P2QX' (bot.relay.codes)
+    origin_area: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)  # the area before moving up
+    due_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    reminded_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    overdue_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)  # moved up
+    first_answered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    rating: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # +1 / -1 after a team answer
+    rated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    # phone numbers the citizen wrote (the stored question is masked): shown only to the member who took it
+    contact: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
 
 
 class QuizPoll(Base):
@@ -204,6 +215,17 @@ __all__ = [
     "Base", "User", "Chat", "Subscription", "Conversation", "Escalation", "QuizPoll", "QuizAnswer",
     "ProcessedMessage", "LabelledChoice", "ChannelToken", "get_or_create", "parse_id", "MAX_ID",
 ]
+
+
+class QuestionVector(Base):
+    """A question's embedding, kept so the gaps report never embeds the same text twice (bot/admin/gaps.py)."""
+
+    __tablename__ = "question_vectors"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the text
+    embedder: Mapped[str] = mapped_column(String(128), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class RateSlot(Base):
