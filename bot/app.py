@@ -6,6 +6,7 @@ from bot.areas import load_areas
 from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.knowledge.loaders import load_quiz_bank
+from bot.relay.sla import Schedule
 from bot.retrieval.service import BuildProgress, open_engine
 from bot.storage.db import Database
 from bot.storage.shared import SharedFlood
@@ -23,6 +24,7 @@ def build_service(settings: Settings, progress: BuildProgress | None = None) -> 
         flood_window=settings.flood_window_seconds,
         public_bot_url=settings.public_bot_url,
         knowledge_dir=settings.knowledge_dir,  # admins' /themfaq writes the FAQ files (versioned, answered live)
+        schedule=Schedule.from_settings(settings),  # due times of escalated questions (bot/relay/sla.py)
     )
     if db.engine.dialect.name == "postgresql":  # several workers: one flood limit for all (bot/storage/shared.py)
         service.flood = SharedFlood(db, settings.flood_max_messages, settings.flood_window_seconds)

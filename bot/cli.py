@@ -9,9 +9,10 @@ from typing import Optional
 
 import typer
 
-from bot.admin.cli import faq_app, report_command
+from bot.admin.cli import faq_app, gaps_command, report_command
 from bot.campaigns.cli import campaign_app
 from bot.config import get_settings
+from bot.contests.cli import contest_app
 from bot.knowledge.loaders import load_knowledge
 from bot.knowledge.models import KnowledgeError
 from bot.retrieval.embedders import EmbedderError
@@ -25,9 +26,11 @@ app.add_typer(index_app, name="index")
 app.add_typer(kb_app, name="kb")
 app.add_typer(role_app, name="role")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(contest_app, name="contest")
 app.add_typer(faq_app, name="faq")
 app.add_typer(admin_user_app, name="admin-user")
 app.command("report")(report_command)
+app.command("gaps")(gaps_command)
 
 KbOption = typer.Option(None, "--kb", help="Knowledge directory (default: KNOWLEDGE_DIR or ./knowledge).")
 IndexOption = typer.Option(None, "--index", help="Index directory (default: INDEX_DIR or ./index).")
@@ -80,7 +83,7 @@ def ask(
 
 @app.command()
 def run(
-    channel: Optional[list[str]] = typer.Option(None, "--channel", help="web, telegram or zalo (repeatable); default: every configured one."),
+    channel: Optional[list[str]] = typer.Option(None, "--channel", help="web, telegram, zalo or zalo_oa (repeatable); default: every configured one."),
 ) -> None:
     """Start the bot: the web chat, and Telegram and Zalo when their tokens are set."""
     import asyncio

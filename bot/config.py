@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     flood_window_seconds: float = 30.0
     public_bot_url: str = ""  # the bot's public link, printed on answer cards (empty: no link line)
 
+    # escalations to the team (bot/relay/sla.py): due times in working hours, Vietnam time
+    escalation_sla_hours: str = "8"  # working hours to a first answer; per area: "8,dien-bien=4,quang-ngai/dak-bla=6"
+    escalation_work_hours: str = "07:30-11:30,13:30-17:00"
+    escalation_work_days: str = "1-5"  # ISO weekdays: 1 Monday … 7 Sunday
+    escalation_remind_hours: float = 2.0  # remind the area's team this many working hours before the due time
+    escalation_check_seconds: float = 60.0  # how often the watch looks for questions to remind or move up
+
     # web chat (WEB_PORT=0 disables it)
     web_host: str = "127.0.0.1"
     web_port: int = 8080
@@ -61,6 +68,17 @@ class Settings(BaseSettings):
     zalo_webhook_url: str = ""
     zalo_secret_token: str = ""
 
+    # Zalo Official Account (OA Open API v3; docs/zalo.md)
+    zalo_oa_app_id: str = ""  # the app linked to the OA (developers.zalo.me); empty: channel off
+    zalo_oa_app_secret: str = ""  # the app's secret key: the `secret_key` header of token refreshes
+    zalo_oa_secret_key: str = ""  # the OA secret key: signs the webhook (X-ZEvent-Signature)
+    zalo_oa_access_token: str = ""  # the first pair; afterwards the rotated pair lives in the database
+    zalo_oa_refresh_token: str = ""
+    zalo_oa_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oa_oauth_url: str = "https://oauth.zaloapp.com/v4/oa/access_token"
+    zalo_oa_rate_per_sec: float = 20.0  # campaign sends (the OA allows 4,000 requests a minute)
+    zalo_oa_campaign_window_hours: float = 48.0  # campaigns reach OA users who wrote this recently (at most 168)
+
     # campaigns and quiz pushes (bot/campaigns; see docs/campaigns.md)
     scheduler_enabled: bool = True  # `python -m bot run` also runs the campaign scheduler and senders
     quiet_hours: str = "21-7"  # no pushes from 21:00 to 07:00 Vietnam time; empty: none
@@ -76,11 +94,29 @@ class Settings(BaseSettings):
     @field_validator("telegram_rate_per_sec", "zalo_rate_per_sec", "api_timeout_seconds", "database_connect_timeout",
                      "database_statement_timeout", "outbox_lag_seconds", "telegram_retry_seconds", "outbox_retry_seconds",
                      "outbox_lease_seconds", "campaign_sync_seconds", "zalo_push_window_hours", "flood_window_seconds",
-                     "web_client_window_seconds", "web_events_heartbeat_seconds")
+                     "web_client_window_seconds", "zalo_oa_rate_per_sec", "escalation_remind_hours",
+                     "escalation_check_seconds", "web_events_heartbeat_seconds")
     @classmethod
     def _positive(cls, value: float) -> float:
         if not value > 0:  # also refuses NaN
             raise ValueError(f"must be a number greater than 0, not {value}")
+        return value
+
+    @field_validator("escalation_sla_hours", "escalation_work_hours", "escalation_work_days")
+    @classmethod
+    def _schedule(cls, value: str, info) -> str:
+        from bot.relay import sla
+
+        parse = {"escalation_sla_hours": sla.parse_hours, "escalation_work_hours": sla.parse_windows,
+                 "escalation_work_days": sla.parse_days}[info.field_name]
+        parse(value)  # ValueError names the bad part
+        return value
+
+    @field_validator("zalo_oa_campaign_window_hours")
+    @classmethod
+    def _oa_window(cls, value: float) -> float:
+        if not 0 < value <= 168:  # the OA refuses consultation messages 7 days after the user's last message
+            raise ValueError(f"must be more than 0 and at most 168 hours (7 days), not {value}")
         return value
 
     @field_validator("trusted_proxies")
@@ -112,6 +148,8 @@ class Settings(BaseSettings):
             out.append("telegram")
         if self.zalo_bot_token:
             out.append("zalo")
+        if self.zalo_oa_app_id:
+            out.append("zalo_oa")
         return out
 
 

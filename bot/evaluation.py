@@ -39,6 +39,7 @@ class Labelled:
     in_scope: bool = True
     partly: set[str] = field(default_factory=set)
     id: str = ""
+    variant_of: str = ""  # a folded copy's original: the same question, so the same labels
 
     @property
     def answerable(self) -> bool:
@@ -64,7 +65,7 @@ def read_labelled(path: Path) -> list[Labelled]:
                     Labelled(
                         question=row["question"], expected=expected, style=row.get("style") or "accented",
                         topic=row.get("topic") or "", in_scope=in_scope, partly=_ids(row.get("partly")),
-                        id=str(row.get("id") or ""),
+                        id=str(row.get("id") or ""), variant_of=str(row.get("variant_of") or ""),
                     )
                 )
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -93,11 +94,13 @@ def default_overlays(root: Path = Path(".")) -> list[Path]:
 
 
 def relabel(items: list[Labelled], labels: dict[str, tuple[set[str], set[str]]]) -> int:
-    """Apply overlays in place; returns how many rows changed labels."""
+    """Apply overlays in place; returns how many rows changed labels. A folded copy without an overlay
+    of its own takes its original's: it is the same question typed without diacritics."""
     changed = 0
     for item in items:
-        if item.id and item.id in labels:
-            expected, partly = labels[item.id]
+        key = item.id if item.id in labels else item.variant_of
+        if key and key in labels:
+            expected, partly = labels[key]
             if (expected, partly) != (item.expected, item.partly):
                 item.expected, item.partly = expected, partly
                 changed += 1
@@ -180,9 +183,14 @@ def _metrics(rows: list[dict]) -> dict:
     out = {"n": len(rows), "answerable": len(answerable), "no_answer": unanswerable, "oos": oos, **count}
     out.update(
         {
+            # how much of what people ask the knowledge base answers at all (labels, not the engine)
+            "kb_answers": _rate(len(answerable), len(in_scope)),
+            "kb_answers_or_partly": _rate(sum(1 for r in in_scope if r["answerable"] or r["partly"]), len(in_scope)),
             # hit@1 = answered right, of the questions the knowledge base answers
             "hit@1": _rate(count["answered_right"], len(answerable)),
             "useful": _rate(count["answered_right"] + count["clarified_right"], len(answerable)),
+            # the entry ranked first is a right one, whatever the decision (retrieval quality)
+            "top1": _rate(sum(r["top"] in r["expected"] for r in answerable), len(answerable)),
             "clarified_right_rate": _rate(count["clarified_right"], len(answerable)),
             "wrong": _rate(count["answered_wrong"], len(in_scope)),
             "false_decline": _rate(count["declined_answerable"], len(answerable)),
@@ -197,15 +205,18 @@ def _metrics(rows: list[dict]) -> dict:
 
 
 REPORT_COLUMNS = (
-    ("n", "n"), ("hit@1", "right"), ("useful", "useful"), ("wrong", "wrong"), ("false_decline", "decl.ans"),
+    ("n", "n"), ("kb_answers", "kb.ans"), ("kb_answers_or_partly", "kb.part"), ("hit@1", "right"), ("useful", "useful"), ("top1", "top1"),
+    ("wrong", "wrong"), ("false_decline", "decl.ans"),
     ("no_answer_declined", "decl.none"), ("oos_decline", "oos.decl"), ("clarified_right", "clar.ok"),
     ("clarified_wrong", "clar.no"), ("answered_partly", "partly"), ("mrr", "mrr"), ("p95_ms", "p95_ms"),
 )
 
 
 def format_report(metrics: dict) -> str:
-    """One line per group. Rates: right/useful/decl.ans of the answerable questions, wrong of the
-    in-scope ones, decl.none of those the base has no answer for, oos.decl of the out-of-scope ones;
+    """One line per group. Rates: kb.ans of the in-scope questions whose labels name an answering
+    entry (kb.part: or one answering part of it), right/useful/top1/decl.ans of the answerable questions
+    (top1: the entry ranked first is right, whatever was decided),
+    wrong of the in-scope ones, decl.none of those the base has no answer for, oos.decl of the out-of-scope ones;
     clar.ok, clar.no and partly are counts."""
     lines = [f"{'group':26}" + "".join(f"{title:>10}" for _, title in REPORT_COLUMNS)]
     for name, m in metrics.items():
@@ -313,7 +324,8 @@ def replay(rows: list[dict], calibration: dict[str, float], scope: dict[str, flo
     for r in rows:
         scored = sorted(((c["chunk_id"], _p(calibration, c["features"]), c["features"]) for c in r["pool"]), key=lambda x: -x[1])
         best = {**scored[0][2], "scope": _p(scope, scored[0][2])} if scored else {}
-        mode, chosen = decide([c for c, _, _ in scored], [p for _, p, _ in scored], best, **thresholds)
+        misses = [f.get("audience_miss", 0.0) > 0 for _, _, f in scored]
+        mode, chosen = decide([c for c, _, _ in scored], [p for _, p, _ in scored], best, misses=misses, **thresholds)
         chunk = scored[chosen[0]][0] if mode == "answer" else ""
         offered = [scored[n][0] for n in chosen] if mode == "clarify" else []
         item = Labelled(r["question"], set(r["expected"]), in_scope=r["in_scope"], partly=set(r["partly"]))

@@ -67,8 +67,9 @@ HELP = (
     "• Câu trả lời dài: gõ «xem tiếp» để đọc phần sau.\n"
     "• /chude: xem câu hỏi theo chủ đề.\n"
     "• «đăng ký nhận tin» hoặc /dangky: nhận tin của xã, phường. «hủy đăng ký» hoặc /huydangky: dừng nhận tin.\n"
-    "• /quiz: trả lời câu đố. /diem: xem điểm của bác.\n"
+    "• /quiz: trả lời câu đố. /diem: xem điểm của bác. /thi: dự thi trực tuyến.\n"
     "• «gặp cán bộ» hoặc /canbo <câu hỏi>: gửi câu hỏi cho Tổ công nghệ số cộng đồng.\n"
+    "• /theodoi <mã câu hỏi>: xem cán bộ đã trả lời câu hỏi của bác chưa.\n"
     "• «làm lại»: về màn hình đầu."
 )
 TOPICS_PROMPT = "Bác muốn tìm hiểu chủ đề nào?"
@@ -105,10 +106,19 @@ ESCALATE_AREA_UNKNOWN = (
 )
 BUTTON_AREA_UNKNOWN = "Tôi không rõ khu vực"
 ESCALATED = (
-    "Đã gửi câu hỏi của bác cho Tổ công nghệ số cộng đồng (mã #{id}).\n"
-    "Cán bộ sẽ trả lời bác ngay trong cuộc trò chuyện này. "
-    "Nếu cần gấp, bác có thể đến Ủy ban nhân dân xã, phường nơi bác ở."
+    "Đã gửi câu hỏi #{id} của bác cho Tổ công nghệ số cộng đồng.\n"
+    "Mã câu hỏi: {code}\n"
+    "Bác gõ /theodoi {code} để xem cán bộ đã trả lời chưa, trên Telegram, Zalo hay trang web đều được.\n"
+    "{promise}\n"
+    "Câu trả lời sẽ đến ngay trong cuộc trò chuyện này. Nếu cần gấp, bác có thể đến Ủy ban nhân dân xã, phường nơi bác ở."
 )
+ESCALATION_PROMISE = "Cán bộ trả lời trong giờ hành chính, thường trong {hours} giờ làm việc ({schedule})."
+ESCALATION_OUT_OF_HOURS = "Bây giờ là ngoài giờ làm việc: cán bộ sẽ bắt đầu xem câu hỏi từ {when}."
+ESCALATION_MOVED_UP = (
+    "Câu hỏi {code} của bác chưa được trả lời đúng hạn, nên tôi đã chuyển lên cán bộ {to} để trả lời sớm hơn. "
+    "Xin lỗi bác vì phải chờ lâu."
+)
+RELAY_ADMINS = "điều phối của phong trào"
 
 SUBSCRIBE_PROMPT = "Bác muốn nhận tin của khu vực nào? Chọn bên dưới, hoặc gõ tên xã, phường, tỉnh sau /dangky."
 SUBSCRIBED = "Bác đã đăng ký nhận tin của {area}. Gõ «hủy đăng ký» để dừng bất cứ lúc nào."
@@ -146,7 +156,8 @@ RELAY_WAIT_NOW = "vừa xong"
 RELAY_WAIT_MINUTES = "{m} phút"
 RELAY_WAIT_HOURS = "{h} giờ {m} phút"
 RELAY_WAIT_DAYS = "{d} ngày {h} giờ"
-RELAY_STATUS = {"open": "chưa ai nhận", "claimed": "đã có người nhận", "mine": "bạn đã nhận", "answered": "đã trả lời"}
+RELAY_STATUS = {"open": "chưa ai nhận", "claimed": "đã có người nhận", "mine": "bạn đã nhận", "answered": "đã trả lời",
+                "reopened": "người hỏi hỏi thêm, chờ trả lời", "overdue": "quá hạn, đã chuyển lên"}
 RELAY_INBOX_EMPTY = "Hộp thư trống: không có câu hỏi nào đang chờ ở khu vực của bạn."
 RELAY_INBOX_HEADER = "📥 {count} câu hỏi đang chờ (cũ nhất trước):"
 RELAY_INBOX_ITEM = "#{id} · {area} · chờ {waited} · {status}\n{question}"
@@ -168,6 +179,7 @@ RELAY_REPLY_QUEUED = (
 )
 RELAY_ANSWER = (
     "💬 Tổ công nghệ số cộng đồng trả lời câu hỏi #{id} của bác:\n\n{answer}\n\n"
+    "Bác thấy câu trả lời này thế nào? Bác chọn 👍 hoặc 👎 bên dưới.\n"
     "Nếu cần hỏi thêm, chọn «Hỏi thêm» hoặc gõ: /canbo #{id} <điều bác muốn hỏi>"
 )
 RELAY_BUTTON_FOLLOWUP = "💬 Hỏi thêm"
@@ -177,11 +189,37 @@ RELAY_FOLLOWUP_SENT = (
     "Cán bộ sẽ trả lời bác ngay trong cuộc trò chuyện này."
 )
 RELAY_FOLLOWUP_NOT_FOUND = "Không tìm thấy câu hỏi #{id} của bác. Gõ /canbo <câu hỏi> để gửi câu hỏi mới."
-RELAY_NEW_QUESTION = "📥 Câu hỏi mới #{id} · {area}:\n{question}\n\nGõ /nhan {id} để nhận, hoặc /hopthu để xem tất cả."
+RELAY_NEW_QUESTION = (
+    "📥 Câu hỏi mới #{id} · {area} · hạn trả lời {due}:\n{question}\n\n"
+    "Bấm «Nhận» hoặc gõ /nhan {id} để nhận, /hopthu để xem tất cả."
+)
+RELAY_BUTTON_CLAIM = "✋ Nhận"
+RELAY_REMINDER = "⏰ Nhắc việc: câu hỏi #{id} · {area} sắp đến hạn trả lời ({due}):\n{question}\n\nGõ /nhan {id} hoặc /traloi {id} <nội dung>."
+RELAY_OVERDUE = (
+    "⚠️ Câu hỏi #{id} của {area} đã quá hạn mà chưa có câu trả lời, nay chuyển lên {to}:\n{question}\n\n"
+    "Gõ /nhan {id} để nhận, /traloi {id} <nội dung> để trả lời."
+)
 RELAY_REOPENED = "🔁 Người hỏi #{id} · {area} hỏi thêm:\n{question}\n\nTrả lời bằng: /traloi {id} <nội dung trả lời>"
 RELAY_SAVEFAQ_USAGE = "Cách dùng: /luufaq <mã câu hỏi đã trả lời>, ví dụ: /luufaq 12"
 RELAY_SAVEFAQ_DONE = "Đã lưu bản nháp câu hỏi thường gặp số {draft} từ câu hỏi #{id}. Quản trị viên sẽ xem và duyệt."
 RELAY_SAVEFAQ_NO_ANSWER = "Câu hỏi #{id} chưa có câu trả lời để lưu."
+RELAY_SAVEFAQ_WHICH = "Câu hỏi #{id} có nhiều lượt hỏi và trả lời. Bạn muốn lưu lượt nào?"
+RELAY_SAVEFAQ_TURN = "Lượt {n}. Hỏi: {question}\nTrả lời: {answer}"
+RELAY_SAVEFAQ_PICK = "Gõ /luufaq {id} <số lượt>, ví dụ: /luufaq {id} {n}"
+
+# --- citizens: following a question by its code, rating a team answer ---
+TRACK_USAGE = "Bác gõ /theodoi kèm mã câu hỏi, ví dụ: /theodoi K7P2QX. Mã nằm trong tin nhắn xác nhận khi bác gửi câu hỏi."
+TRACK_NOT_FOUND = "Tôi chưa tìm thấy câu hỏi có mã «{code}». Bác xem lại mã (6 ký tự, chữ và số) rồi gõ lại nhé."
+TRACK_TOO_MANY = "Bác tra mã nhiều lần quá. Bác vui lòng chờ ít phút rồi thử lại."
+TRACK_WAITING = "Câu hỏi {code} ({area}) đang chờ cán bộ trả lời."
+TRACK_DUE = " Cán bộ sẽ trả lời trước {when}."
+TRACK_MOVED_UP = " Câu hỏi đã được chuyển lên {to} để trả lời sớm hơn."
+TRACK_CLAIMED = "Câu hỏi {code}: cán bộ đã nhận. Người nhận là một {who} ({area}), đang tìm câu trả lời cho bác."
+TRACK_ANSWERED = "Câu hỏi {code} đã trả lời. Tổ công nghệ số cộng đồng trả lời bác:\n\n{answer}"
+RATING_GOOD = "👍 Hài lòng"
+RATING_BAD = "👎 Chưa hài lòng"
+RATING_THANKS = "Cảm ơn bác đã cho biết! Chúc bác làm được việc cần làm."
+RATING_SORRY = "Cảm ơn bác. Xin lỗi vì câu trả lời chưa giúp được bác. Bác có thể hỏi thêm: /canbo #{id} <điều bác muốn hỏi>"
 RELAY_SEARCH_USAGE = "Cách dùng: /timkiem <từ khóa>, ví dụ: /timkiem kích hoạt VNeID"
 RELAY_SEARCH_HEADER = "🔎 Kết quả cho «{query}»:"
 RELAY_SEARCH_ITEM = "{n}. {title} ({source})"
@@ -227,6 +265,60 @@ RELAY_ADMIN_HELP = (
 )
 
 # --- campaigns and quiz pushes (bot/campaigns) ---
+# --- online contests (bot/contests/chat.py, bot/contests/announce.py) ---
+CONTEST_PRIVATE_ONLY = "Để dự thi, bác nhắn riêng cho tôi rồi gõ /thi nhé."
+CONTEST_NONE = "Hiện chưa có cuộc thi nào đang mở. Khi có cuộc thi, tôi sẽ báo để bác tham gia."
+CONTEST_PICK = "Đang có {count} cuộc thi. Bác chọn cuộc thi muốn tham gia:"
+CONTEST_RULES = (
+    "🏆 «{name}»{round}: {questions} câu hỏi, làm trong {limit}, mở đến {closes}.\n"
+    "Câu trả lời sau thời gian đó không được tính. Mỗi người được thi {attempts} lần.\n"
+    "Xếp hạng theo số câu đúng, rồi thời gian làm bài, rồi câu dự đoán. Bấm «Bắt đầu» khi bác sẵn sàng."
+)
+CONTEST_ROUND = " (vòng {number})"
+BUTTON_CONTEST_START = "Bắt đầu"
+CONTEST_START_WORDS = ("bat dau", "bắt đầu", "ok", "co", "có", "san sang", "sẵn sàng")
+CONTEST_ASK_NAME = "Bước 1/4. Bác gõ tên sẽ hiện trên bảng xếp hạng (ví dụ: Bác Ba Mường Phăng)."
+BUTTON_CONTEST_NAME = "Dùng tên «{name}»"
+CONTEST_NAME_BAD = "Tên cần từ 2 đến {limit} ký tự và có chữ. Bác gõ lại tên nhé."
+CONTEST_ASK_AREA = "Bước 2/4. Bác ở tỉnh, xã hay phường nào? Bác chọn bên dưới hoặc gõ tên."
+CONTEST_AREA_UNKNOWN = "Tôi chưa tìm thấy «{query}» trong khu vực của cuộc thi. Bác chọn trong danh sách bên dưới."
+CONTEST_ASK_PHONE = (
+    "Bước 3/4. Bác có thể để lại số điện thoại để ban tổ chức liên hệ khi trao giải (không bắt buộc). "
+    "Cán bộ chỉ thấy số đã che bớt. Bác gõ số điện thoại, hoặc bấm «Bỏ qua»."
+)
+BUTTON_CONTEST_SKIP = "Bỏ qua"
+CONTEST_SKIP_WORDS = ("bo qua", "bỏ qua", "khong", "không", "skip")
+CONTEST_PHONE_BAD = "Số điện thoại chưa đúng (10 số, ví dụ 0912 345 678). Bác gõ lại, hoặc bấm «Bỏ qua»."
+CONTEST_PHONE_USED = "Số điện thoại này đã dự thi vòng này rồi (mỗi người {attempts} lần), nên không thi thêm được."
+CONTEST_ASK_PREDICTION = "Bước 4/4. Dự đoán có bao nhiêu người trả lời đúng tất cả?\nBác gõ một số, ví dụ: 25."
+CONTEST_PREDICTION_BAD = "Bác gõ một số từ 0 trở lên (chỉ chữ số), ví dụ: 25."
+CONTEST_GO = "Bắt đầu tính giờ: {questions} câu, {limit}. Chúc bác thi tốt!"
+CONTEST_QUESTION = "Câu {number}/{total}: {question}"
+CONTEST_TIME_LEFT = "⏱ Còn {seconds} giây."
+CONTEST_ANSWER_HINT = "Bác đang làm bài thi. Bác chọn một đáp án cho câu dưới đây."
+CONTEST_RESULT = "Bác trả lời đúng {correct}/{total} trong {seconds} giây."
+CONTEST_RANK = "Xếp hạng hiện tại của bác: {rank} trên {people} người. Kết quả chung cuộc sẽ được thông báo khi cuộc thi kết thúc."
+CONTEST_LATE = "⏰ Đã hết giờ làm bài, câu trả lời vừa rồi không được tính."
+CONTEST_STALE = "Câu này bác đã trả lời rồi."
+CONTEST_ALREADY = (
+    "Bác đã thi vòng này rồi (mỗi người được thi {attempts} lần). "
+    "Kết quả lần thi của bác: đúng {correct}/{total} trong {seconds} giây."
+)
+CONTEST_CLOSED = "Cuộc thi này đã kết thúc, bác không thi tiếp được. Cảm ơn bác đã quan tâm!"
+CONTEST_CANCELLED = "Đã dừng đăng ký dự thi. Khi muốn thi, bác gõ /thi."
+CONTEST_OPENING = (
+    "🏆 Cuộc thi «{name}»{round} đã mở, đến {closes}.\n"
+    "{questions} câu hỏi, làm trong {limit}. Bác gõ /thi để tham gia."
+)
+CONTEST_REMINDER = "⏰ Cuộc thi «{name}»{round} còn mở đến {closes}. Bác nào chưa thi, gõ /thi để tham gia nhé."
+CONTEST_RESULTS = "🏅 Kết quả cuộc thi «{name}»{round}: {people} người dự thi, {perfect} người đúng tất cả."
+CONTEST_RESULTS_LINE = "{rank}. {name} ({area}): đúng {correct}/{total}, {seconds} giây"
+CONTEST_RESULTS_PRIZE = "{prize}: {name} ({area}), đúng {correct}/{total}, {seconds} giây"
+CONTEST_RESULTS_THANKS = "Cảm ơn bà con đã tham gia!"
+CONTEST_MINUTES = "{minutes} phút"
+CONTEST_MINUTES_SECONDS = "{minutes} phút {seconds} giây"
+CONTEST_SECONDS = "{seconds} giây"
+
 CAMPAIGN_FOOTER = "\n\n(Gõ «hủy đăng ký» để dừng nhận tin.)"
 CAMPAIGN_QUIZ_REVEAL = "💡 Đáp án câu đố: {question}\nĐáp án đúng: {answer}. {explanation}\nGõ /diem để xem điểm của bác."
 
@@ -245,10 +337,13 @@ REPORT_SHEETS = {
     "subscribers": "Người đăng ký",
     "deliveries": "Gửi tin chiến dịch",
     "quiz": "Câu đố",
+    "contests": "Cuộc thi",
+    "handoff": "Cán bộ trả lời theo khu vực",
 }
 REPORT_METRICS = {
     "asked": "Số câu hỏi",
     "answered": "Bot trả lời được",
+    "answered_disliked": "Bot trả lời nhưng bị 👎",
     "declined": "Bot chưa trả lời được",
     "escalated": "Chuyển cán bộ",
     "human_answered": "Cán bộ đã trả lời",
@@ -267,9 +362,31 @@ REPORT_COLUMNS = {
     "metric": "Chỉ số", "value": "Giá trị", "bucket": "Thời gian", "topic": "Chủ đề", "count": "Số lượt",
     "question": "Câu hỏi", "area": "Khu vực", "total": "Tổng cuối kỳ", "new": "Mới trong kỳ", "status": "Trạng thái",
     "quiz_id": "Mã câu đố", "correct_pct": "Đúng (%)",
+    "escalated": "Câu hỏi chuyển cán bộ", "median_minutes": "Thời gian đến câu trả lời đầu (trung vị, phút)",
+    "p90_minutes": "Thời gian đến câu trả lời đầu (90% câu hỏi, phút)", "within_sla": "Trả lời đúng hạn (%)",
+    "satisfied": "Người hỏi hài lòng (% 👍)",
 }
+REPORT_NO_AREA = "chưa rõ khu vực"
 REPORT_CHART_TIMELINE = "Câu hỏi theo thời gian"
 REPORT_CHART_TOPICS = "Chủ đề được hỏi nhiều nhất"
+
+# --- contest exports and the contest sheet of the report (bot/contests/export.py), for the organising committee ---
+CONTEST_SHEETS = {"board": "Xếp hạng", "answers": "Bài làm", "areas": "Theo khu vực", "about": "Thông tin"}
+CONTEST_COLUMNS = {
+    "rank": "Hạng", "name": "Tên hiển thị", "area": "Khu vực", "phone": "Số điện thoại (che bớt)",
+    "correct": "Số câu đúng", "seconds": "Thời gian (giây)", "prediction": "Dự đoán", "distance": "Lệch so với thực tế",
+    "prize": "Giải", "channel": "Kênh", "attempt": "Lần thi", "entry": "Mã bài thi", "position": "Câu số",
+    "quiz_id": "Mã câu hỏi", "question": "Câu hỏi", "choice": "Đáp án đã chọn", "right": "Đúng", "in_time": "Trong giờ",
+    "at": "Lúc", "registered": "Người đăng ký", "started": "Người làm bài", "completed": "Làm hết bài",
+    "perfect": "Đúng tất cả", "average": "Điểm trung bình (% câu đúng)", "completion": "Tỷ lệ làm hết bài (%)",
+    "contest": "Cuộc thi", "round": "Vòng", "field": "Mục", "value": "Giá trị",
+}
+CONTEST_ABOUT = {
+    "contest": "Cuộc thi", "round": "Vòng", "opens": "Mở lúc", "closes": "Đóng lúc", "questions": "Số câu hỏi",
+    "seconds": "Thời gian làm bài (giây)", "attempts": "Số lần thi mỗi người", "people": "Số người có kết quả",
+    "perfect": "Số người đúng tất cả", "exported": "Xuất lúc",
+}
+CONTEST_YES, CONTEST_NO = "có", "không"
 
 # --- admins: FAQ entries by chat (/themfaq) and the team's drafts (bot/admin/chat_faq.py) ---
 FAQ_ADMIN_HELP = (

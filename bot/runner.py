@@ -21,15 +21,25 @@ from bot.conversation.service import ConversationService
 from bot.retrieval.store import index_state
 from bot.supervise import supervise
 
-CHANNEL_MODULES = {"web": "bot.channels.web", "telegram": "bot.channels.telegram", "zalo": "bot.channels.zalo"}
+CHANNEL_MODULES = {"web": "bot.channels.web", "telegram": "bot.channels.telegram", "zalo": "bot.channels.zalo",
+                   "zalo_oa": "bot.channels.zalo_oa"}
+
+
+def with_web(channels: list[str]) -> list[str]:
+    """The channels to start: a channel that receives by webhook only (NEEDS_WEB) brings the web server."""
+    needs = any(getattr(importlib.import_module(CHANNEL_MODULES[c]), "NEEDS_WEB", False) for c in channels)
+    return ["web", *channels] if needs and "web" not in channels else channels
 
 
 async def run(settings: Settings, channels: list[str]) -> None:
+    channels = with_web(channels)
+    if "web" in channels and not settings.web_port:
+        raise RuntimeError(f"{', '.join(c for c in channels if c != 'web')} needs the web server for its webhook: set WEB_PORT")
     service = await _build_service_serving_warmup(settings) if "web" in channels else build_service(settings)
     instances = {name: importlib.import_module(CHANNEL_MODULES[name]).Channel(service, settings) for name in channels}
-    connect(service, instances)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    connect(service, instances, loop)
+    stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     print(f"running channels: {', '.join(channels)}", file=sys.stderr)
@@ -40,6 +50,11 @@ async def run(settings: Settings, channels: list[str]) -> None:
         from bot.campaigns.scheduler import Campaigns
 
         tasks.append(asyncio.create_task(supervise("campaigns", Campaigns(service, settings).run, stop), name="campaigns"))
+    # due times of escalated questions: reminders, and overdue ones moved up to the province (bot/relay/watch.py)
+    from bot.relay.watch import SlaWatch
+
+    watch = SlaWatch(service, settings.escalation_check_seconds)
+    tasks.append(asyncio.create_task(supervise("sla-watch", watch.run, stop), name="sla-watch"))
     # FAQ edits (from the CLI or another process) answered within seconds: bot/admin/live.py
     live = LiveFaq(service.engine, service.db, settings.knowledge_dir, settings.index_dir)
     tasks.append(asyncio.create_task(supervise("faq-live", live.run, stop), name="faq-live"))
@@ -51,22 +66,17 @@ async def run(settings: Settings, channels: list[str]) -> None:
             raise task.exception()
 
 
-def connect(service: ConversationService, instances: dict) -> None:
-    """Channels of one process reach each other: the web server serves the others' webhooks, the web inbox's
-    answers and team members' notices (a web visitor's question for a member on Telegram) go out on the
-    channel of the person they are for."""
+def connect(service: ConversationService, instances: dict, loop: asyncio.AbstractEventLoop) -> None:
+    """Channels of one process reach each other: the web server serves the others' webhooks; team answers,
+    reminders and notices (a web visitor's question for a member on Telegram) reach chats on their channel now."""
     from bot.webadmin.pages import pusher_for
 
+    service.delivery.bind(loop)
     for name, channel in instances.items():
-        if name == "web":
-            continue
-        pusher = pusher_for(name, channel)
-        if pusher is not None:
-            service.outbound.add(name, pusher)
-        if "web" in instances:
+        if name != "web" and "web" in instances:
             instances["web"].add_routes(channel.routes())
-            if pusher is not None:  # web inbox answers reach citizens on their channel now
-                instances["web"].admin.add_pusher(name, pusher)
+        if pusher := pusher_for(name, channel):
+            service.delivery.add(name, pusher, buttons=name != "zalo")
 
 
 async def _build_service_serving_warmup(settings: Settings) -> ConversationService:

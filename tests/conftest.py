@@ -178,6 +178,7 @@ _LANES = {
         "tests/test_warmup.py::test_bot_run", "tests/test_roles_cli.py", "tests/test_webadmin.py::test_admin_user_cli",
         "tests/test_webadmin.py::test_python_m_bot_run", "tests/test_shipped_embeddings.py::test_embeddings_of_another",
         "tests/test_shipped_embeddings.py::test_a_shipped_file", "tests/test_embedders.py", "tests/test_reports.py::test_the_report_command",
+        "tests/test_zalo_oa.py::test_python_m_bot_run_channel_zalo_oa",
     ),
 }
 

@@ -137,6 +137,8 @@ class FakeZalo:
                 return 200, {"ok": False, "error_code": 400, "description": "bad url or secret_token"}
             self.webhook = {"url": params["url"], "secret_token": params["secret_token"]}
             return 200, {"ok": True, "result": {"url": params["url"], "updated_at": int(time.time() * 1000)}}
+        if method == "getWebhookInfo":
+            return 200, {"ok": True, "result": {"url": self.webhook.get("url", ""), "updated_at": int(time.time() * 1000)}}
         if method == "deleteWebhook":
             self.webhook = {}
             return 200, {"ok": True, "result": {"url": "", "updated_at": int(time.time() * 1000)}}

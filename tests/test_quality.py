@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from bot.evaluation import evaluate, read_labelled
+from bot.evaluation import default_overlays, evaluate, read_labelled, read_overlays, relabel
 from bot.retrieval.engine import Engine
 from bot.retrieval.store import build_index, load_index
 from tests.conftest import KNOWLEDGE, ROOT
@@ -48,7 +48,9 @@ def test_unseen_questions(full_engine):
 
 
 def test_real_questions_are_not_answered_wrongly(full_engine):
-    metrics = evaluate(full_engine, read_labelled(ROOT / "tests" / "data" / "real" / "dev.jsonl"))["metrics"]
+    items = read_labelled(ROOT / "tests" / "data" / "real" / "dev.jsonl")
+    relabel(items, read_overlays(default_overlays(ROOT)))  # entries written since the set was labelled
+    metrics = evaluate(full_engine, items)["metrics"]
     overall = metrics["overall"]
     print(overall)
     assert overall["n"] >= 100 and overall["no_answer"] >= 20  # questions the base cannot answer are in it

@@ -153,7 +153,7 @@ def test_claim_reply_reopen_and_save_as_draft_faq(service, db):
     ack, answer = send(service, "team-db", "traloi", f"{esc_id} Tài khoản VNeID miễn phí, bác không phải trả tiền.")
     assert f"#{esc_id}" in ack.text and ack.chat_id == ""
     assert answer.chat_id == "citizen-1" and "miễn phí" in answer.text and f"#{esc_id}" in answer.text
-    assert buttons(answer) == [f"ro:{esc_id}"]
+    assert buttons(answer) == [f"ra:{esc_id}:1", f"ra:{esc_id}:-1", f"ro:{esc_id}"]
     (again,) = send(service, "team-db", "traloi", f"{esc_id} lần nữa")
     assert "đã được trả lời" in again.text
     (box,) = send(service, "team-db", "hopthu")
@@ -178,14 +178,19 @@ def test_claim_reply_reopen_and_save_as_draft_faq(service, db):
         assert s.get(Escalation, esc_id).reopened == 2 and s.get(Escalation, esc_id).status == "open"
 
     send(service, "team-db", "traloi", f"{esc_id} Ngân hàng thì bác hỏi quầy giao dịch.")
-    (saved,) = send(service, "team-db", "luufaq", str(esc_id))
+    (which,) = send(service, "team-db", "luufaq", str(esc_id))  # three turns: the member chooses which one
+    assert "Lượt 1" in which.text and "Lượt 3" in which.text and f"/luufaq {esc_id} 3" in which.text
+    (saved,) = send(service, "team-db", "luufaq", f"{esc_id} 1")
     assert "bản nháp" in saved.text
-    (twice,) = send(service, "team-db", "savefaq", str(esc_id))
+    (twice,) = send(service, "team-db", "savefaq", f"{esc_id} 1")
+    (last,) = send(service, "team-db", "luufaq", f"{esc_id} 3")
     with db.session() as s:
-        (draft,) = s.scalars(select(FaqDraft)).all()
-        assert draft.status == "draft" and draft.answer == "Ngân hàng thì bác hỏi quầy giao dịch."
-        assert "0987654321" not in draft.question and "VNeID có mất phí" in draft.question
-        assert draft.area == "dien-bien" and f"số {draft.id}" in twice.text
+        first, third = s.scalars(select(FaqDraft).order_by(FaqDraft.id)).all()
+        # each question with the answer that followed it, never the first question with the last answer
+        assert first.status == "draft" and first.answer == "Tài khoản VNeID miễn phí, bác không phải trả tiền."
+        assert "0987654321" not in first.question and "VNeID có mất phí" in first.question
+        assert first.area == "dien-bien" and f"số {first.id}" in twice.text
+        assert third.question == "cảm ơn, thế còn ứng dụng ngân hàng?" and third.answer == "Ngân hàng thì bác hỏi quầy giao dịch."
 
 
 def test_citizens_cannot_use_team_or_admin_commands(service, db):

@@ -57,11 +57,14 @@ def fill(db: Database, relay_and_outbox: bool = True) -> None:
         log(dt.datetime(2026, 10, 31, 17, 30, tzinfo=UTC), True, "vneid")  # 1 November in Vietnam: next month
         log(at(15, month=9), False, question="tháng trước")
 
-        for minutes in (30, 60, 120, None):
+        for minutes, rating in ((30, 1), (60, 1), (120, -1), (None, None)):
             esc = Escalation(user_id=users[0].id, chat_id=chats[0].id, question="cần cán bộ", area="dien-bien",
                              created_at=at(10))
+            if relay_and_outbox:
+                esc.due_at = at(10) + dt.timedelta(minutes=90)
             if relay_and_outbox and minutes:
                 esc.answered_at, esc.status = at(10) + dt.timedelta(minutes=minutes), "answered"
+                esc.first_answered_at, esc.rating = esc.answered_at, rating
             s.add(esc)
 
         for i, (area, when) in enumerate([("dien-bien", at(5, month=9))] * 3 + [("lai-chau", at(20))] * 2 + [("lai-chau", at(3, month=11))]):
@@ -115,8 +118,10 @@ def test_bad_periods_are_refused(text):
 
 def test_a_month_report_has_the_numbers(db):
     report = build_report(db, parse_period("2026-10"))
+    # per area: questions, median and p90 minutes to a first answer, % within the due time (90 min), % 👍
+    assert report.handoff == [("dien-bien", 4, 60.0, 120.0, 50.0, 66.7)]
     assert report.summary == {
-        "asked": 40, "answered": 30, "declined": 10, "escalated": 4, "human_answered": 3, "median_human_minutes": 60.0,
+        "asked": 40, "answered": 28, "answered_disliked": 2, "declined": 10, "escalated": 4, "human_answered": 3, "median_human_minutes": 60.0,
         "likes": 6, "dislikes": 2, "like_share": 75.0, "subscribers": 5, "new_subscribers": 2, "deliveries_sent": 4,
         "quiz_answers": 6, "quiz_participants": 4, "quiz_score": 66.7,
     }
@@ -141,10 +146,11 @@ def test_the_workbook_summary_and_chart_are_written(db, tmp_path):
     gaps = [r[0] for r in book[m.REPORT_SHEETS["gaps"]].iter_rows(min_row=2, values_only=True)]
     assert "bảo hiểm xe máy mua online ở đâu" in gaps and not any(PHONE in g for g in gaps)
     text = paths[1].read_text(encoding="utf-8")
-    for metric, value in (("asked", 40), ("answered", 30), ("declined", 10), ("escalated", 4), ("like_share", 75.0),
+    for metric, value in (("asked", 40), ("answered", 28), ("answered_disliked", 2), ("declined", 10), ("escalated", 4), ("like_share", 75.0),
                           ("median_human_minutes", 60.0), ("deliveries_sent", 4), ("quiz_score", 66.7)):
         assert f"| {m.REPORT_METRICS[metric]} | {value} |" in text
     assert "1. bảo hiểm xe máy mua online ở đâu: 4" in text and PHONE not in text
+    assert "| dien-bien | 4 | 60.0 | 120.0 | 50.0 | 66.7 |" in text
     assert "![" in text and "report-2026-10.png" in text
     with Image.open(paths[2]) as image:
         assert image.format == "PNG" and image.size == (1400, 500)

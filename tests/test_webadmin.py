@@ -263,14 +263,24 @@ def test_team_members_reach_only_the_inbox_of_their_areas(site, service, db):
 
 def test_web_inbox_claim_reply_and_draft_use_the_relay(site, service, db):
     account(db, "binh", "team", ["dien-bien"])
-    esc_id, _ = escalate(service, "citizen-1", "VNeID có mất phí không?", area="dien bien")
+    account(db, "chi", "team", ["dien-bien"])
+    esc_id, _ = escalate(service, "citizen-1", "VNeID có mất phí không? Gọi lại cho tôi số 0912 345 678 nhé", area="dien bien")
     client, _ = login(site, "binh")
+    other, _ = login(site, "chi")
     csrf = session_csrf(client)
+    page = client.get(f"/admin/inbox/{esc_id}").text
+    assert "bot chưa trả lời" in page and "0912 345 678" not in page and "hạn trả lời" in page
     claimed = client.post(f"/admin/inbox/{esc_id}/claim", data={"csrf": csrf})
-    assert f"Bạn đã nhận câu hỏi #{esc_id}" in claimed.text
+    assert t.CLAIM_DONE in claimed.text
+    assert "0912 345 678" in claimed.text  # the member who took it sees the callback number, nobody else
+    assert "0912 345 678" not in other.get(f"/admin/inbox/{esc_id}").text
     assert client.post(f"/admin/inbox/{esc_id}/reply", data={"csrf": csrf, "text": "  "}).status_code == 200
     replied = client.post(f"/admin/inbox/{esc_id}/reply", data={"csrf": csrf, "text": "Tài khoản VNeID miễn phí <b>bác</b> nhé."})
-    assert f"#{esc_id}" in replied.text and "&lt;b&gt;bác&lt;/b&gt;" in replied.text and "<b>bác" not in replied.text
+    assert t.REPLY_KEPT in replied.text and "&lt;b&gt;bác&lt;/b&gt;" in replied.text and "<b>bác" not in replied.text
+    for page in (claimed.text, replied.text):
+        assert not re.search(r"/(traloi|nhan|luufaq|hopthu)\b", page)  # no chat commands on a web page
+    assert t.CLOSED_NOTE in replied.text and f"/inbox/{esc_id}/reply" not in replied.text  # closed: no controls
+    assert f"/inbox/{esc_id}/claim" not in replied.text
     with db.session() as s:
         esc = s.get(Escalation, esc_id)
         assert esc.status == "answered" and esc.claimed_by is not None
@@ -278,11 +288,15 @@ def test_web_inbox_claim_reply_and_draft_use_the_relay(site, service, db):
         assert row.author == "team" and row.delivered is False  # no channel to push through: waits for the citizen
     out = send(service, "citizen-1", text="cảm ơn")  # the citizen's next message brings the answer
     assert any("miễn phí" in m.text and f"#{esc_id}" in m.text for m in out)
-    saved = client.post(f"/admin/inbox/{esc_id}/savefaq", data={"csrf": csrf})
+    send(service, "citizen-1", "canbo", f"#{esc_id} thế còn mức 2?")
+    reopened = client.get(f"/admin/inbox/{esc_id}").text
+    assert "hỏi thêm, chờ trả lời" in reopened and "chưa ai nhận" not in reopened
+    client.post(f"/admin/inbox/{esc_id}/reply", data={"csrf": csrf, "text": "Mức 2 cũng miễn phí."})
+    saved = client.post(f"/admin/inbox/{esc_id}/savefaq", data={"csrf": csrf, "turn": "2"})
     assert "bản nháp" in saved.text
     with db.session() as s:
         draft = s.scalars(select(FaqDraft)).one()
-        assert draft.answer.startswith("Tài khoản VNeID miễn phí") and draft.status == "draft"
+        assert draft.question == "thế còn mức 2?" and draft.answer == "Mức 2 cũng miễn phí." and draft.status == "draft"
 
 
 def test_web_inbox_answers_reach_the_citizen_now_through_a_running_channel(service, kb, db):
@@ -299,7 +313,7 @@ def test_web_inbox_answers_reach_the_citizen_now_through_a_running_channel(servi
         csrf = session_csrf(client)
         client.post(f"/admin/inbox/{esc_id}/reply", data={"csrf": csrf, "text": "Tải VssID từ CH Play."})
         ((chat_id, message),) = sent
-        assert chat_id == "citizen-7" and "Tải VssID" in message.text and message.buttons[0][0].data == f"ro:{esc_id}"
+        assert chat_id == "citizen-7" and "Tải VssID" in message.text and message.buttons[-1][0].data == f"ro:{esc_id}"
         with db.session() as s:
             assert s.scalars(select(RelayMessage)).one().delivered is True
         esc2, _ = escalate(service, "citizen-8", "quên mật khẩu VNeID", area="dien bien")
@@ -349,8 +363,15 @@ def test_editing_adding_retiring_and_rolling_back_entries(site, db, kb):
     retired = client.post(f"/admin/faq/retire/{QR}", data={"csrf": csrf})
     assert "Đã gỡ" in retired.text and QR not in {e["id"] for e in FaqStore(kb, db).entries()}
     history = client.get("/admin/history")
-    assert all(f"web {w}" in history.text for w in ("edit thanhtoan-ma-qr", "add dichvucong-vssid")) and "webadmin:alice" in history.text
-    back = client.post("/admin/history/rollback/1", data={"csrf": csrf})
+    assert all(w in history.text for w in ("sửa trên trang quản trị: thanhtoan-ma-qr", "thêm trên trang quản trị: dichvucong-vssid"))
+    assert "webadmin:alice" in history.text
+    confirm = client.get("/admin/history/rollback/1")
+    assert t.ROLLBACK_CONFIRM in confirm.text and 'name="confirm"' in confirm.text
+    unconfirmed = client.post("/admin/history/rollback/1", data={"csrf": csrf})  # one click does not roll back
+    assert t.ROLLBACK_CONFIRM in unconfirmed.text
+    history = client.get("/admin/history").text
+    assert "sửa trên trang quản trị" in history and "web edit" not in history and "<del>" in history
+    back = client.post("/admin/history/rollback/1", data={"csrf": csrf, "confirm": "1"})
     assert "Đã khôi phục về trước phiên bản 1" in back.text
     restored = next(e for e in FaqStore(kb, db).entries() if e["id"] == QR)
     assert restored["answer"].startswith("1. Mở ứng dụng ngân hàng")  # the original text

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from bot import messages
 from bot.areas import load_areas
+from bot.channels import health
 from bot.channels.zalo import MAX_TEXT, Channel, split_text
 from bot.config import Settings
 from bot.conversation.service import ConversationService
@@ -157,6 +158,35 @@ def test_photos_stickers_and_malformed_updates(polling, fake):
     assert "Cách dùng" in ask(fake, "/help", user="u3")  # still polling, still answering
 
 
+def test_updates_without_event_name_are_read_from_the_message_and_the_rest_counted(polling, fake):
+    update = fake.message("/help", user="u4")
+    del update["event_name"]
+    fake.inject(update)
+    assert "Cách dùng" in fake.wait_for(lambda: fake.sent("u4"))[0]
+    photo = fake.message(user="u4", event="message.image.received")
+    del photo["event_name"]
+    photo["message"]["photo_url"] = "https://example.org/a.jpg"
+    fake.inject(photo)
+    assert fake.wait_for(lambda: fake.sent("u4")[1:]) == [messages.NOT_TEXT]
+    bare = fake.message(user="u4", event="message.unsupported.received")  # neither text nor photo: not guessed
+    del bare["event_name"]
+    fake.inject(bare)
+    fake.inject({"event_name": "user.joined", "message": {}})
+    wait_for(lambda: sum(polling.channel.ignored.values()) == 2)
+    assert polling.channel.ignored == {"no event_name": 1, "user.joined": 1}
+    assert health.snapshot()["zalo"]["ignored"] == {"no event_name": 1, "user.joined": 1}
+    assert len(fake.sent("u4")) == 2
+
+
+def test_get_webhook_info_is_checked_at_start_and_shown_in_healthz(polling, fake):
+    fake.wait_for(lambda: fake.of("getWebhookInfo"))
+    assert fake.of("deleteWebhook")[0].at <= fake.of("getWebhookInfo")[0].at
+    wait_for(lambda: health.snapshot().get("zalo", {}).get("webhook_info"))
+    report = health.snapshot()["zalo"]
+    assert report["mode"] == "long polling" and report["webhook_info"] == {"checked": True, "url": "", "matches": True}
+    assert "zalo" not in health.problems()
+
+
 def test_poll_timeouts_408_and_empty_results_keep_polling(polling, fake, caplog):
     fake.wait_for(lambda: len(fake.of("getUpdates")) >= 9, timeout=30)  # every idle answer style, twice
     assert "failed" not in caplog.text  # none of them counted as an error
@@ -235,6 +265,10 @@ def test_webhook_rejects_a_wrong_secret_and_answers_a_right_one(service, fake):
         fake.wait_for(lambda: len(fake.sent("w1")) == 2)
         assert fake.sent("w1")[1] == messages.FEEDBACK_THANKS  # the rejected deliveries were never answered
         assert not fake.of("getUpdates")
+        assert health.snapshot()["zalo"]["webhook_info"] == {"checked": True, "url": url, "matches": True}
+        fake.webhook = {"url": "https://other.example/hook", "secret_token": SECRET}  # someone else changed it
+        polling_check = running.call(running.channel._check_webhook())
+        assert polling_check is None and "zalo" in health.problems()
     finally:
         running.close()
 

@@ -96,8 +96,8 @@ def serve_live(service: ConversationService, telegram=None, **settings) -> Itera
     instances = {"web": Channel(service, config)}
     if telegram is not None:
         instances["telegram"] = TelegramChannel(service, config)
-    connect(service, instances)
     loop = asyncio.new_event_loop()
+    connect(service, instances, loop)
     stop = asyncio.Event()
     failure: list[BaseException] = []
 

@@ -1,4 +1,4 @@
-"""`python -m bot faq import|export|retire|history|rollback` and `python -m bot report`."""
+"""`python -m bot faq import|export|retire|history|rollback`, `python -m bot report` and `python -m bot gaps`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from bot.cli_support import actor as _actor, open_database
+from bot.cli_support import actor as _actor, area_code, fail, open_areas, open_database
 from bot.config import get_settings
 
 faq_app = typer.Typer(help="Manage FAQ entries: import/export (YAML, CSV, XLSX), history and rollback.", no_args_is_help=True)
@@ -127,3 +127,35 @@ def report_command(
     report = build_report(open_database(), parsed)
     for path in write_report(report, out, fmt):
         typer.echo(str(path))
+
+
+def gaps_command(
+    since: Optional[str] = typer.Option(None, "--since", help="Only questions asked on or after this day (YYYY-MM-DD, Vietnam time)."),
+    area: Optional[str] = typer.Option(None, "--area", help="Only questions of this area (a code from knowledge/areas.yaml; a province includes its communes)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON list of {label, size, examples, areas}."),
+) -> None:
+    """Questions the bot did not answer well (declined, clarified, 👎, escalated), grouped by meaning, biggest first."""
+    import datetime as dt
+
+    from bot.admin.gaps import gaps
+    from bot.admin.reports import TZ
+    from bot.retrieval.embedders import EmbedderError, make_embedder
+
+    start = None
+    if since:
+        try:
+            start = dt.datetime.combine(dt.date.fromisoformat(since.strip()), dt.time(), TZ)
+        except ValueError:
+            fail(f"--since {since!r}: use a date like 2026-11-01")
+    code = area_code(open_areas(), area) if area else None
+    settings = get_settings()
+    try:
+        embedder = make_embedder(settings.embedder)
+    except EmbedderError as exc:
+        fail(str(exc))
+    found = gaps(open_database(), embedder, embedder.id, start, None if code == "all" else code)
+    if as_json:
+        print(json.dumps([c.as_json() for c in found], ensure_ascii=False))
+        return
+    for c in found:
+        print(f"{c.size:>5}  {c.label}  [{', '.join(c.areas)}]")

@@ -8,6 +8,7 @@ masked (phone, ID-card and account numbers) before they appear in a report.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import statistics
 from collections import Counter
@@ -25,6 +26,7 @@ from bot.storage.models import Conversation, Escalation, QuizAnswer, Subscriptio
 from bot.textnorm import clean, fold
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+CONTEST_HEADER = ("contest", "round", "area", "registered", "started", "completed", "completion", "perfect", "average")
 TOP = 20
 MIN_YEAR, MAX_YEAR = 2000, 2999  # reports cover the bot's own lifetime; far years overflow date arithmetic
 _PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-[hH]([12]))?$")
@@ -76,12 +78,19 @@ class Report:
     subscribers: list[tuple[str, int, int]] = field(default_factory=list)  # area, total at end, new
     deliveries: list[tuple[str, int]] | None = None  # status, count; None: no outbox table
     quiz: list[tuple[str, int, float]] = field(default_factory=list)  # quiz id, answers, % correct
+    contests: list[list] = field(default_factory=list)  # contest, round, area, registered … average (bot/contests/export.py)
+    # per area: questions to the team, median and p90 minutes to a first answer, % answered within the due
+    # time, % 👍 of the rated team answers (None: no data)
+    handoff: list[tuple[str, int, float | None, float | None, float | None, float | None]] = field(default_factory=list)
 
 
-def build_report(db: Database, period: Period) -> Report:
+def build_report(db: Database, period: Period, area_names: dict[str, str] | None = None) -> Report:
+    """`area_names`: area code -> name for the contest sheet (default: the configured knowledge/areas.yaml)."""
     start, end = period.start.astimezone(dt.timezone.utc), period.end.astimezone(dt.timezone.utc)
     tables = inspect(db.engine)
-    relay = "answered_at" in {c["name"] for c in tables.get_columns("escalations")}
+    columns = {c["name"] for c in tables.get_columns("escalations")}
+    relay = "answered_at" in columns
+    handoff = "first_answered_at" in columns  # migration 0007_handoff
     report = Report(period)
     with db.session() as s:
         rows = s.execute(
@@ -92,6 +101,11 @@ def build_report(db: Database, period: Period) -> Report:
             select(Escalation.created_at, Escalation.answered_at if relay else Escalation.id)
             .where(Escalation.created_at >= start, Escalation.created_at < end)
         ).all()
+        handoff_rows = s.execute(
+            select(Escalation.area, Escalation.origin_area, Escalation.created_at, Escalation.first_answered_at,
+                   Escalation.due_at, Escalation.rating)
+            .where(Escalation.created_at >= start, Escalation.created_at < end)
+        ).all() if handoff else []
         subs = s.execute(select(Subscription.area, Subscription.created_at).where(Subscription.created_at < end)).all()
         quiz = s.execute(
             select(QuizAnswer.quiz_id, QuizAnswer.user_id, QuizAnswer.correct)
@@ -105,15 +119,21 @@ def build_report(db: Database, period: Period) -> Report:
                 .where(OutboxMessage.created_at >= start, OutboxMessage.created_at < end)
                 .group_by(OutboxMessage.status)
             ))
+        if tables.has_table("contest_entries"):
+            from bot.contests.export import report_rows
 
-    answered = [r for r in rows if r.answered]
+            report.contests = report_rows(s, start, end, _area_names() if area_names is None else area_names)
+
+    answered = [r for r in rows if r.answered and r.feedback != -1]  # a 👎 answer is not counted as answered
+    disliked = [r for r in rows if r.answered and r.feedback == -1]
     waits = [(_utc(a) - _utc(c)).total_seconds() / 60 for c, a in escalations if relay and a is not None]
     likes, dislikes = sum(r.feedback == 1 for r in rows), sum(r.feedback == -1 for r in rows)
     new_subs = [a for a, c in subs if _utc(c) >= start]
     report.summary = {
         "asked": len(rows),
         "answered": len(answered),
-        "declined": len(rows) - len(answered),
+        "answered_disliked": len(disliked),
+        "declined": len(rows) - len(answered) - len(disliked),
         "escalated": len(escalations),
         "human_answered": len(waits) if relay else None,
         "median_human_minutes": round(statistics.median(waits), 1) if waits else None,
@@ -128,20 +148,57 @@ def build_report(db: Database, period: Period) -> Report:
         "quiz_score": round(100 * sum(q.correct for q in quiz) / len(quiz), 1) if quiz else None,
     }
     report.timeline = _timeline(period, rows)
-    report.topics = Counter(m.TOPIC_NAMES.get(r.topic, r.topic) for r in answered if r.topic).most_common()
+    report.topics = Counter(m.TOPIC_NAMES.get(r.topic, r.topic) for r in rows if r.answered and r.topic).most_common()
     report.gaps = _gaps([r.question for r in rows if not r.answered])
     totals, fresh = Counter(a for a, _ in subs), Counter(new_subs)
     report.subscribers = [(a, n, fresh[a]) for a, n in sorted(totals.items(), key=lambda x: (-x[1], x[0]))]
     per_quiz: dict[str, list[bool]] = {}
     for q in quiz:
         per_quiz.setdefault(q.quiz_id, []).append(bool(q.correct))
+    report.handoff = _handoff(handoff_rows)
     report.quiz = sorted(((k, len(v), round(100 * sum(v) / len(v), 1)) for k, v in per_quiz.items()), key=lambda x: (-x[1], x[0]))
     return report
+
+
+def _area_names() -> dict[str, str]:
+    from bot.areas import load_areas
+    from bot.config import get_settings
+
+    return {a.code: a.name for a in load_areas(get_settings().knowledge_dir / "areas.yaml")}
 
 
 def _utc(when: dt.datetime) -> dt.datetime:
     """SQLite hands back naive datetimes; every stored one is UTC."""
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile (p90: the value 90 % of the waits are at or under)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[max(1, math.ceil(share * len(ordered))) - 1], 1)
+
+
+def _handoff(rows) -> list[tuple[str, int, float | None, float | None, float | None, float | None]]:
+    """Per area the question first belonged to: questions, median and p90 minutes to a first answer, share
+    answered within the due time (of those with one), share of 👍 among the ratings."""
+    per_area: dict[str, list] = {}
+    for r in rows:
+        per_area.setdefault(r.origin_area or r.area or "", []).append(r)
+    out = []
+    for area, items in sorted(per_area.items(), key=lambda x: (-len(x[1]), x[0])):
+        waits = [(_utc(r.first_answered_at) - _utc(r.created_at)).total_seconds() / 60 for r in items if r.first_answered_at]
+        timed = [r for r in items if r.due_at is not None]
+        within = [r for r in timed if r.first_answered_at is not None and _utc(r.first_answered_at) <= _utc(r.due_at)]
+        rated = [r.rating for r in items if r.rating in (1, -1)]
+        out.append((
+            area or m.REPORT_NO_AREA, len(items),
+            round(statistics.median(waits), 1) if waits else None, _percentile(waits, 0.9),
+            round(100 * len(within) / len(timed), 1) if timed else None,
+            round(100 * rated.count(1) / len(rated), 1) if rated else None,
+        ))
+    return out
 
 
 def _timeline(period: Period, rows) -> list[tuple[str, int, int]]:
@@ -190,6 +247,9 @@ def sheets(report: Report) -> dict[str, list[list]]:
         "subscribers": [[c["area"], c["total"], c["new"]], *map(list, report.subscribers)],
         "deliveries": [[c["status"], c["count"]], *(map(list, report.deliveries) if report.deliveries is not None else [[m.REPORT_NA, ""]])],
         "quiz": [[c["quiz_id"], c["count"], c["correct_pct"]], *map(list, report.quiz)],
+        "contests": [[m.CONTEST_COLUMNS[k] for k in CONTEST_HEADER], *report.contests],
+        "handoff": [[c["area"], c["escalated"], c["median_minutes"], c["p90_minutes"], c["within_sla"], c["satisfied"]],
+                    *([area, n, *map(_value, rest)] for area, n, *rest in report.handoff)],
     }
 
 
@@ -282,8 +342,17 @@ def markdown(report: Report, chart_name: str) -> str:
         lines += [f"{i}. {_md(text)}: {n}" for i, (text, n) in enumerate(rows, 1)] or [m.REPORT_NA]
     lines += ["", f"## {m.REPORT_SHEETS['subscribers']}", ""]
     lines += [f"- {area}: {total} (+{new})" for area, total, new in report.subscribers[:15]] or [m.REPORT_NA]
+    lines += ["", f"## {m.REPORT_SHEETS['handoff']}", ""]
+    header = sheets(report)["handoff"][0]
+    lines += [f"| {' | '.join(header)} |", "|---|" + "---:|" * (len(header) - 1)] if report.handoff else [m.REPORT_NA]
+    lines += [f"| {_md(area)} | {n} | " + " | ".join(str(_value(v)) for v in rest) + " |" for area, n, *rest in report.handoff]
     lines += ["", f"## {m.REPORT_SHEETS['deliveries']}", ""]
     lines += [f"- {status}: {n}" for status, n in report.deliveries or []] or [m.REPORT_NA]
+    if report.contests:
+        lines += ["", f"## {m.REPORT_SHEETS['contests']}", ""]
+        lines += [f"- {_md(str(r[0]))}, {m.CONTEST_COLUMNS['round'].lower()} {r[1]}, {_md(str(r[2]))}: "
+                  f"{m.CONTEST_COLUMNS['registered'].lower()} {r[3]}, {m.CONTEST_COLUMNS['completed'].lower()} {r[5]}, "
+                  f"{m.CONTEST_COLUMNS['average'].lower()} {r[8]}" for r in report.contests[:15]]
     lines += ["", f"![{m.REPORT_CHART_TIMELINE}]({chart_name})", ""]
     return "\n".join(lines)
 

@@ -19,7 +19,8 @@ from bot.config import get_settings
 from bot.textnorm import clean
 
 campaign_app = typer.Typer(help="Campaigns and quiz pushes.", no_args_is_help=True)
-CHANNELS = ("telegram", "zalo", "web", "all")
+CHANNELS = ("telegram", "zalo", "zalo_oa", "web", "all")
+SENDERS = ("telegram", "zalo", "zalo_oa", "web")
 MAX_TEXT = 2000  # Zalo's limit (Telegram's is 4096)
 
 
@@ -41,7 +42,7 @@ def add(
     at: Optional[str] = typer.Option(None, "--at", help="ISO date-time (Vietnam time unless an offset is given) or 'now'."),
     cron: Optional[str] = typer.Option(None, "--cron", help="Recurring, 5-field cron in Vietnam time, e.g. '0 8 * * 1'."),
     area: str = typer.Option(ALL, "--area", help="'all', a province or 'province/commune' (code or name)."),
-    channel: str = typer.Option("all", "--channel", help="telegram, zalo, web or all."),
+    channel: str = typer.Option("all", "--channel", help="telegram, zalo, zalo_oa, web or all."),
     quiz: bool = typer.Option(False, "--quiz", help="A quiz push: the next question to subscribers who opted in."),
     reveal_after: int = typer.Option(120, "--reveal-after", help="Quiz: minutes until the answer is revealed (0: never)."),
 ) -> None:
@@ -150,13 +151,13 @@ def cancel(campaign_id: int = typer.Argument(..., metavar="ID")) -> None:
 
 @campaign_app.command("send")
 def send(
-    channel: list[str] = typer.Option(..., "--channel", help="telegram, zalo or web (repeatable)."),
+    channel: list[str] = typer.Option(..., "--channel", help="telegram, zalo, zalo_oa or web (repeatable)."),
     until_empty: bool = typer.Option(False, "--until-empty", help="Exit when nothing is left to send."),
 ) -> None:
     """Run outbox senders only (more processes can share one PostgreSQL outbox)."""
     from bot.campaigns.senders import run_senders
 
-    bad = [c for c in channel if c not in ("telegram", "zalo", "web")]
+    bad = [c for c in channel if c not in SENDERS]
     if bad:
         fail(f"no sender for {bad}")
     settings = get_settings()

@@ -210,18 +210,37 @@ def still_wanted(db: Database, row: Claimed) -> bool:
         return c.scalar(q.limit(1)) is not None
 
 
-def zalo_may_push(db: Database, row: Claimed, window: dt.timedelta) -> bool:
-    """Zalo's push rule (`bot.channels.zalo.may_push`) on what the database knows: the chat's last message
-    (`processed_messages`) and the campaign messages sent since."""
-    prefix = f"zalo:{row.chat}:"
+def last_message_at(db: Database, channel: str, chat: str) -> dt.datetime | None:
+    """When the chat last wrote to the bot on `channel` (its newest processed-message key, kept 7 days)."""
+    prefix = f"{channel}:{chat}:"
     with db.session() as s:
         last = s.scalar(select(func.max(ProcessedMessage.created_at)).where(
             ProcessedMessage.key >= prefix, ProcessedMessage.key < prefix[:-1] + ";"))
-        if last is None:
-            return False
+    return _aware(last) if last is not None else None
+
+
+def zalo_may_push(db: Database, row: Claimed, window: dt.timedelta) -> bool:
+    """Our push rule for the Zalo Bot Platform (`bot.channels.zalo.may_push`) on what the database knows:
+    the chat's last message (`processed_messages`) and the campaign messages sent since."""
+    last = last_message_at(db, "zalo", row.chat)
+    if last is None:
+        return False
+    with db.session() as s:
         pushed = s.scalar(select(func.count(OutboxMessage.id)).where(
             OutboxMessage.chat_id == row.chat_pk, OutboxMessage.status == SENT, OutboxMessage.sent_at > last))
-        return may_push(_aware(last).timestamp(), pushed, window.total_seconds(), utcnow().timestamp())
+    return may_push(last.timestamp(), pushed, window.total_seconds(), utcnow().timestamp())
+
+
+def oa_may_send(db: Database, channel: str, row: Claimed, window: dt.timedelta, most: int) -> str:
+    """The Zalo OA's rule for campaigns: "" when the user's last message is at most `window` old and fewer
+    than `most` campaign messages went to them since; else why not."""
+    last = last_message_at(db, channel, row.chat)
+    if last is None or utcnow() - last > window:
+        return f"no message from the user within {window.total_seconds() / 3600:g} h"
+    with db.session() as s:
+        sent = s.scalar(select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.chat_id == row.chat_pk, OutboxMessage.status == SENT, OutboxMessage.sent_at > last))
+    return f"{most} campaign messages since the user's last message" if sent >= most else ""
 
 
 def _aware(t: dt.datetime) -> dt.datetime:

@@ -17,6 +17,8 @@ from bot.conversation.service import ConversationService
 from bot.knowledge.models import QuizQuestion
 from bot.storage.models import Chat, QuizAnswer, Subscription, User, utcnow
 
+NUMBERED = ("zalo", "zalo_oa")  # channels whose campaign quizzes go as numbered text (A-D typed back)
+
 
 def pick(service: ConversationService, previous_runs: int) -> QuizQuestion | None:
     """Questions in turn, by id: the n-th run of a quiz campaign sends the n-th question."""
@@ -43,8 +45,9 @@ def expand(service: ConversationService, run_id: int, batch: int) -> int:
             fresh = outbox.add_rows(s, run, rows)
             for row in fresh:
                 if row.status == PENDING:
-                    out = service.quiz_message(s, q, s.get(Chat, row.chat_id), row.channel, row.channel != "zalo")
-                    choices = [b.data for r in out.buttons for b in r] if row.channel == "zalo" else []
+                    numbered = row.channel in NUMBERED
+                    out = service.quiz_message(s, q, s.get(Chat, row.chat_id), row.channel, not numbered)
+                    choices = [b.data for r in out.buttons for b in r] if numbered else []
                     row.payload = {"poll": out.quiz.poll, "question": q.question, "options": list(q.options),
                                    "choices": choices}
             total += len(fresh)

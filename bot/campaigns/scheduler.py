@@ -164,7 +164,9 @@ class Campaigns:
         await db.run(sync_calendar, self.service, settings)
         scheduler.start()
         await db.run(self._resume)
-        channels = ["web"] + [c for c in ("telegram", "zalo") if getattr(settings, f"{c}_bot_token")]
+        channels = ["web"] + [c for c in ("telegram", "zalo") if getattr(settings, f"{c}_bot_token")]  # web: no token
+        if settings.zalo_oa_app_id:
+            channels.append("zalo_oa")
         senders = [asyncio.create_task(supervise(f"sender:{c}", partial(run_senders, db, settings, [c]), stop))
                    for c in channels]
         if channels:

@@ -5,7 +5,9 @@ one pacer: at most `rate` messages a second overall (on PostgreSQL across every 
 included: bot/storage/shared.py) and a minimum gap per chat (Telegram: 1 s in a
 private chat, 3 s in a group = 20 a minute). 429 pauses the whole channel for `retry_after`; 5xx,
 timeouts and network errors retry the row with backoff (`bot.backoff`), at most MAX_ATTEMPTS times;
-403 marks the user blocked and unsubscribed; other 4xx fail the row. When OUTAGE_AFTER sends in a row
+403 marks the user blocked and unsubscribed; other 4xx fail the row. The Zalo OA answers with codes in
+the body instead (`ZaloOaTransport`): -213 unsubscribes, -230/-232 skip, -32 pauses, and a row goes out
+only to a user who wrote within ZALO_OA_CAMPAIGN_WINDOW_HOURS and has had fewer than 8 since. When OUTAGE_AFTER sends in a row
 fail that way, the platform is down, not one chat: the whole channel pauses (backoff again, up to
 OUTAGE_PAUSES × OUTBOX_RETRY_SECONDS, 60 s by default), one message at a time probes the platform after
 each pause, and the rows wait without being failed, so an outage of any length loses no message.
@@ -40,6 +42,8 @@ from bot.backoff import backoff
 from bot.campaigns import outbox
 from bot.campaigns.models import BLOCKED, FAILED, PENDING, SENT, SKIPPED
 from bot.channels.zalo import split_text as zalo_split_text
+from bot.channels.zalo_oa_api import NOT_FOLLOWER, OUTSIDE_WINDOW, RATE_LIMITED, TOKEN_ERRORS, OaApi, text_message
+from bot.channels.zalo_oa_tokens import TokenStore
 from bot.config import Settings
 from bot.conversation.service import LETTERS
 from bot.storage.db import Database
@@ -53,6 +57,7 @@ MAX_ATTEMPTS = 6  # a row failing on its own (other rows go out) is given up aft
 MAX_BACKOFF = 600.0
 OUTAGE_AFTER = 3  # transient failures in a row, across rows: the platform is down, the channel pauses
 OUTAGE_PAUSES = 12  # the longest outage pause, in OUTBOX_RETRY_SECONDS (60 s by default)
+OA_MESSAGES_UNANSWERED = 8  # Zalo OA campaign messages to one user since their last message (docs/zalo.md)
 HOLD_LIMIT = 5.0  # a row waits in memory for a platform pause at most this long; longer, it goes back
 
 
@@ -166,22 +171,55 @@ class TelegramTransport(Transport):
         return self.call("sendMessage", {"chat_id": row.chat, "text": row.text})
 
 
+def numbered_quiz(row: outbox.Claimed) -> str:
+    """A quiz as text for channels whose campaign messages carry no buttons: options A-D, answered by typing
+    the letter (the row's payload keeps the choices, set on the chat when it is sent)."""
+    options = [f"{LETTERS[i]}. {o}" for i, o in enumerate(row.payload["options"])]
+    return "\n".join([f"❓ {row.payload['question']}", "", *options, "", messages.QUIZ_CHOICE_PROMPT])
+
+
 class ZaloTransport(Transport):
     def gap(self, row: outbox.Claimed) -> float:
         return 1.0
 
     def send(self, row: outbox.Claimed) -> Outcome:
-        if row.payload:  # no buttons on Zalo: numbered options, answered by typing the letter
-            options = [f"{LETTERS[i]}. {o}" for i, o in enumerate(row.payload["options"])]
-            text = "\n".join([f"❓ {row.payload['question']}", "", *options, "", messages.QUIZ_CHOICE_PROMPT])
-        else:
-            text = row.text
+        text = numbered_quiz(row) if row.payload else row.text
         outcome = Outcome(SENT)
         for piece in zalo_split_text(text):  # the channel's own cut: at most 2,000 characters, at a break
             outcome = self.call("sendMessage", {"chat_id": row.chat, "text": piece})
             if outcome.status != SENT:
                 break
         return outcome
+
+
+class ZaloOaTransport:
+    """Consultation messages of the Zalo OA (bot/channels/zalo_oa_api.py), with its pair of tokens from the
+    database: -213 (not a follower) unsubscribes, -230/-232 (the OA's time rules) are skipped and never
+    retried, -32 (rate limit) pauses the channel for `rate_limit_pause` seconds and retries."""
+
+    def __init__(self, db: Database, settings: Settings, http: httpx.Client) -> None:
+        self.api = OaApi(settings.zalo_oa_api_base_url, TokenStore.from_settings(db, settings, http), http)
+        self.rate_limit_pause = 3 * settings.outbox_retry_seconds
+
+    def gap(self, row: outbox.Claimed) -> float:
+        return 1.0
+
+    def send(self, row: outbox.Claimed) -> Outcome:
+        for piece in zalo_split_text(numbered_quiz(row) if row.payload else row.text):
+            result = self.api.send(row.chat, text_message(piece))
+            if result.sent:
+                continue
+            error = f"zalo_oa: {result.describe()}"
+            if result.code is None or result.code in TOKEN_ERRORS:
+                return Outcome(PENDING, error)  # the platform, or its tokens, being fixed: retried
+            if result.code == RATE_LIMITED:
+                return Outcome(PENDING, error, retry_after=self.rate_limit_pause)
+            if result.code == NOT_FOLLOWER:
+                return Outcome(BLOCKED, error)
+            if result.code in OUTSIDE_WINDOW:
+                return Outcome(SKIPPED, error)
+            return Outcome(FAILED, error)
+        return Outcome(SENT)
 
 
 class Sender:
@@ -191,8 +229,12 @@ class Sender:
                  until_empty: bool = False) -> None:
         self.db, self.settings, self.channel, self.until_empty = db, settings, channel, until_empty
         if channel == "telegram":
-            self.transport: Transport = TelegramTransport(settings.telegram_api_base_url, settings.telegram_bot_token, http)
+            self.transport: Transport | ZaloOaTransport = TelegramTransport(
+                settings.telegram_api_base_url, settings.telegram_bot_token, http)
             rate = settings.telegram_rate_per_sec
+        elif channel == "zalo_oa":
+            self.transport = ZaloOaTransport(db, settings, http)
+            rate = settings.zalo_oa_rate_per_sec
         else:
             self.transport = ZaloTransport(settings.zalo_api_base_url, settings.zalo_bot_token, http)
             rate = settings.zalo_rate_per_sec
@@ -200,6 +242,7 @@ class Sender:
         self.shared = SharedRate(db, f"{channel}:send", rate)  # PostgreSQL: every worker's sends together
         self.batch = max(1, min(settings.outbox_batch, int(rate * 2)))
         self.zalo_window = dt.timedelta(hours=settings.zalo_push_window_hours)
+        self.oa_window = dt.timedelta(hours=settings.zalo_oa_campaign_window_hours)
         self._queue: asyncio.Queue[outbox.Claimed] = asyncio.Queue()
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"outbox-{channel}")
         self._http_threads = ThreadPoolExecutor(max_workers=max(1, settings.sender_concurrency), thread_name_prefix=channel)
@@ -355,9 +398,12 @@ class Sender:
             later = morning or utcnow() + dt.timedelta(seconds=hold)
             return await self._record(outbox.release, [row], later)
         if not await self._db(outbox.still_wanted, row):
-            return await self._record(outbox.finish, row, SKIPPED, "unsubscribed")
+            return await self._skip(row, "unsubscribed")
         if self.channel == "zalo" and not await self._db(outbox.zalo_may_push, row, self.zalo_window):
-            return await self._record(outbox.finish, row, SKIPPED, "zalo: chat did not write recently")
+            return await self._skip(row, "zalo: chat did not write recently")
+        if self.channel == "zalo_oa" and (why := await self._db(outbox.oa_may_send, "zalo_oa", row, self.oa_window,
+                                                                 OA_MESSAGES_UNANSWERED)):
+            return await self._skip(row, f"zalo_oa: {why}")
         await self.pacer.wait(row.chat, self.transport.gap(row))
         if self.shared.shared:
             await asyncio.sleep(await self._db(self.shared.wait))
@@ -384,6 +430,10 @@ class Sender:
             self._note_answer()
         self.outcomes[result.status] += 1
         await self._record(outbox.finish, row, result.status, result.error, retry_at, result.poll_id)
+
+    async def _skip(self, row: outbox.Claimed, reason: str) -> None:
+        self.outcomes[SKIPPED] += 1
+        await self._record(outbox.finish, row, SKIPPED, reason)
 
     def _note_failure(self, error: str) -> bool:
         """Count a transient failure; True while the channel is in an outage (it then pauses the channel)."""

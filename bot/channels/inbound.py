@@ -31,14 +31,15 @@ async def read_body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def parse_json(body: bytes) -> object:
-    """The JSON document in `body`; ValueError (with a short reason) for anything else."""
+def parse_json(body: bytes, ints_as_strings: bool = False) -> object:
+    """The JSON document in `body`; ValueError (with a short reason) for anything else.
+    `ints_as_strings`: integers kept as their digits (ids beyond 2^53 stay exact, as the platform sent them)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError("body is not valid UTF-8") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=str) if ints_as_strings else json.loads(text)
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:

@@ -202,6 +202,11 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def open_period(seconds: int) -> int | None:
+    """A timed question's poll closes when its time is up (the Bot API takes 5..600 seconds); None: no limit."""
+    return min(PollLimit.MAX_OPEN_PERIOD, max(PollLimit.MIN_OPEN_PERIOD, seconds)) if seconds > 0 else None
+
+
 def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
     """Inline keyboard; a button whose data is over 64 bytes (Telegram would refuse it) is left out."""
     out = []
@@ -358,9 +363,6 @@ class Channel:
         failed: set[str] = set()
         async with self.service.db.chat_lock(f"{CHANNEL}:{msg.chat_id}"):  # in order, across workers too
             for out in await self.service.db.run(self.service.handle, msg):
-                if out.channel and out.channel != CHANNEL:  # a team member on another channel
-                    await self.service.outbound.send(out)
-                    continue
                 chat_id = out.chat_id or msg.chat_id
                 if chat_id in failed:
                     continue
@@ -400,5 +402,6 @@ class Channel:
             type="quiz",
             correct_option_ids=[quiz.correct],
             explanation=shorten(" ".join(quiz.explanation.split()), PollLimit.MAX_EXPLANATION_LENGTH) or None,
+            open_period=open_period(quiz.seconds),
         )
         await self.service.db.run(self.service.register_poll, quiz.poll, sent.poll.id)

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import messages, supervise
+from bot.channels import health
 from bot.channels.inbound import client_address, parse_json, read_body
 from bot.channels.web_live import Live, LiveFeed
 from bot.conversation import web_messages
@@ -97,7 +98,8 @@ def incoming(data: dict, visitor: str, client: str = "", new: bool = False) -> I
 
 
 def outgoing_json(message: OutgoingMessage) -> dict:
-    """A reply for the page; a quiz carries its question and options, never its answer."""
+    """A reply for the page; a quiz carries its question and options, never its answer, and for a timed
+    (contest) question the seconds left to answer."""
     return web_messages.content(message)
 
 
@@ -167,8 +169,7 @@ class WebApi:
 
     async def chat(self, request: Request) -> Response:
         """One message of the visitor; the replies come back at once and are stored (with what the visitor said)
-        for the history and the visitor's other open pages. Messages for other people (a team member's notice)
-        go out on their own channel."""
+        for the history and the visitor's other open pages."""
         visitor = visitor_of(request)
         known = bool(visitor)
         if not known:
@@ -181,15 +182,12 @@ class WebApi:
             return exc.response()
         async with self.service.db.chat_lock(f"web:{visitor}"):  # one message of a visitor at a time
             replies = await self.service.db.run(self.service.handle, msg)
-            mine = [m for m in replies if not m.channel and (not m.chat_id or m.chat_id == visitor)]
+            mine = [m for m in replies if not m.chat_id or m.chat_id == visitor]  # never another chat's messages
             try:
                 echo, stored = await self.service.db.run(self._store, visitor, shown_text(data, msg), mine)
             except SQLAlchemyError as exc:  # answered all the same; only the history misses them
                 log.warning("web: storing a visitor's messages failed (%s)", type(exc).__name__)
                 echo, stored = None, [None] * len(mine)
-        for other in replies:
-            if other.channel and other.channel != web_messages.CHANNEL:
-                await self.service.outbound.send(other)
         body = {"messages": [{**(s or {"id": None, "from": "bot", "at": None}), **outgoing_json(m)} for m, s in zip(mine, stored)],
                 "echo": echo}
         response = JSONResponse(body, headers=NO_STORE)
@@ -217,12 +215,14 @@ class WebApi:
         except asyncio.TimeoutError:
             log.warning("health check: the database did not answer within %.0f s", HEALTH_TIMEOUT)
             database, background = "timeout", {}
+        background = {**background, **health.problems()}  # and what channels report (bot/channels/health.py)
         healthy = database == "ok" and not background
         body = {
             "status": "ok" if healthy else "degraded",
             "index": {k: manifest.get(k) for k in ("chunks", "embedder", "built_at")},
             "database": database,
             "background": background,
+            "channels": health.snapshot(),
         }
         return JSONResponse(body, 200 if healthy else 503, headers=NO_STORE)
 

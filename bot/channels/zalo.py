@@ -3,7 +3,10 @@
 Zalo shows no buttons here, so messages go to the service with `buttons=False` and choices come back
 as numbered lines ("gõ 2", "gõ B"). Text starting with "/" is a command, as on Telegram.
 Protected accounts (`message.unsupported.received`) get a short reply; nothing about them is stored
-or logged. No log line of this module carries a user id, a name, a message text or the token.
+or logged. An update without `event_name` is read from its message's fields (a text, a photo or a
+sticker); what cannot be read is ignored and counted, and /healthz shows the counts with what
+`getWebhookInfo` said at start. No log line of this module carries a user id, a name, a message text
+or the token.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import hmac
 import logging
 import re
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from urllib.parse import urlparse
 
 import httpx
@@ -22,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.backoff import backoff
+from bot.channels import health
 from bot.channels.inbound import parse_json, read_body
 from bot.channels.zalo_api import ZaloApi, ZaloError
 from bot.config import Settings
@@ -39,13 +43,13 @@ KINDS = {
     "message.unsupported.received": "unsupported",
 }
 _BREAKS = (r"\n\s*\n", r"\n", r"(?<=[.!?…;:])\s+", r"\s+")  # paragraph, line, sentence, word
-PUSHES_PER_MESSAGE = 2  # messages the user did not ask for, allowed after each message from the chat
+PUSHES_PER_MESSAGE = 2  # messages the user did not ask for, allowed after each message from the chat (our limit)
 
 
 def may_push(last_message_at: float | None, pushes_since: int, window_seconds: float, now: float) -> bool:
-    """Zalo's rule for a message the user did not ask for (a campaign, the daily quiz), in one place for
-    the channel's `push` and the campaign sender: only to a chat that wrote to the bot within
-    `window_seconds` (ZALO_PUSH_WINDOW_HOURS), and at most PUSHES_PER_MESSAGE since it last did."""
+    """Our rule (the Bot Platform publishes none) for a message the user did not ask for (a campaign, the
+    daily quiz), in one place for the channel's `push` and the campaign sender: only to a chat that wrote
+    to the bot within `window_seconds` (ZALO_PUSH_WINDOW_HOURS), and at most PUSHES_PER_MESSAGE since."""
     return last_message_at is not None and now - last_message_at <= window_seconds and pushes_since < PUSHES_PER_MESSAGE
 
 
@@ -81,19 +85,33 @@ def split_text(text: str, limit: int = MAX_TEXT, level: int = 0) -> list[str]:
     return out + split_text(current, limit, level + 1)
 
 
+def kind_of(update: dict) -> str | None:
+    """The kind of message an update carries: from its `event_name`, or, when it has none, from the
+    message's fields (a text, a photo, a sticker); None when neither says."""
+    name = update.get("event_name")
+    if name is not None:
+        return KINDS.get(name)
+    message = update.get("message") if isinstance(update.get("message"), dict) else {}
+    if isinstance(message.get("text"), str):
+        return "text"
+    if any(message.get(field) for field in ("photo", "photo_url", "sticker", "url")):
+        return "other"
+    return None  # a protected account's update is known by its event_name only: never guessed
+
+
 def to_incoming(update: object) -> IncomingMessage | None:
     """An update as the service's IncomingMessage; None for what is not a message to answer."""
-    if not isinstance(update, dict) or update.get("event_name") not in KINDS:
+    if not isinstance(update, dict):
         return None
+    kind = kind_of(update)
     message = update.get("message")
-    if not isinstance(message, dict):
+    if kind is None or not isinstance(message, dict):
         return None
     sender = message.get("from") if isinstance(message.get("from"), dict) else {}
     chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
     user_id, chat_id = str(sender.get("id") or ""), str(chat.get("id") or sender.get("id") or "")
     if not user_id:
         return None
-    kind = KINDS[update["event_name"]]
     common = dict(
         channel=NAME, user_id=user_id[:64], chat_id=chat_id[:64], message_id=str(message.get("message_id") or "")[:64],
         chat_type="group" if str(chat.get("chat_type", "")).upper() == "GROUP" else "private", buttons=False,
@@ -131,6 +149,8 @@ class Channel:
         self._inbound: OrderedDict[str, tuple[float, int]] = OrderedDict()  # chat -> (last message, pushes since)
         self._push_lock = asyncio.Lock()
         self._last_push = 0.0
+        self.ignored: Counter[str] = Counter()  # updates not answered, by event name
+        self.webhook_info: dict = {}  # what getWebhookInfo said at start
 
     # -- runner contract -----------------------------------------------------------------------
 
@@ -148,6 +168,7 @@ class Channel:
         finally:
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=10)
+            health.forget(NAME)
             await self.api.aclose()
 
     async def _start(self, stop: asyncio.Event) -> bool:
@@ -160,6 +181,7 @@ class Channel:
                     await self.api.set_webhook(self.webhook_url, self.secret)
                 else:
                     await self.api.delete_webhook()  # getUpdates answers nothing while a webhook is set
+                await self._check_webhook()
                 log.info("zalo: connected as %s, %s", str(me.get("account_name", "?"))[:64],
                          "webhook" if self.webhook_url else "long polling")
                 return True
@@ -167,6 +189,27 @@ class Channel:
                 failures += 1
                 await self._back_off("start", e, failures, stop)
         return False
+
+    async def _check_webhook(self) -> None:
+        """Ask the platform what it has registered (getWebhookInfo) and report it to /healthz: a problem when
+        it is not what this process set (another process or a person changed it)."""
+        try:
+            info = await self.api.get_webhook_info()
+        except (ZaloError, httpx.TransportError) as e:
+            self.webhook_info = {"checked": False, "error": _describe(e)}
+        else:
+            registered = str(info.get("url") or "")
+            self.webhook_info = {"checked": True, "url": registered, "matches": registered == (self.webhook_url or "")}
+            if not self.webhook_info["matches"]:
+                log.warning("zalo: getWebhookInfo shows %s, not what this process set (%s)",
+                            "a webhook" if registered else "no webhook", "a webhook" if self.webhook_url else "none")
+        self._report()
+
+    def _report(self) -> None:
+        info = {"mode": "webhook" if self.webhook_url else "long polling", "webhook_info": self.webhook_info,
+                "ignored": dict(self.ignored)}
+        mismatch = self.webhook_info.get("checked") and not self.webhook_info.get("matches")
+        health.report(NAME, info, "getWebhookInfo differs from the configured mode" if mismatch else "")
 
     async def _poll(self, stop: asyncio.Event) -> None:
         failures = 0
@@ -229,8 +272,10 @@ class Channel:
         """Answer in the background; messages of one chat are answered in order."""
         msg = to_incoming(update)
         if msg is None:
-            event = update.get("event_name") if isinstance(update, dict) else "?"
-            log.info("zalo: ignored an update (%s)", str(event)[:40])
+            event = str(update.get("event_name") or "no event_name") if isinstance(update, dict) else "not an object"
+            self.ignored[event[:40]] += 1
+            self._report()
+            log.info("zalo: ignored an update (%s)", event[:40])
             return
         task = asyncio.create_task(self._answer(msg))
         self._tasks.add(task)
@@ -243,9 +288,6 @@ class Channel:
                     self._note_inbound(msg.chat_id)
                     await self._quietly(self.api.send_chat_action(msg.chat_id, "typing"))
                 for out in await self.service.db.run(self.service.handle, msg):
-                    if out.channel and out.channel != NAME:  # a team member on another channel
-                        await self.service.outbound.send(out)
-                        continue
                     await self.send(out.chat_id or msg.chat_id, out.text)
             except Exception:
                 log.exception("zalo: failed to answer a %s message", msg.kind)

@@ -81,5 +81,10 @@ class ZaloApi:
     async def delete_webhook(self) -> None:
         await self.call("deleteWebhook")
 
+    async def get_webhook_info(self) -> dict:
+        """What the platform has registered: `url` (empty when polling) and `updated_at`."""
+        result = await self.call("getWebhookInfo")
+        return result if isinstance(result, dict) else {}
+
     async def aclose(self) -> None:
         await self._http.aclose()

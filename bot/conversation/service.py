@@ -21,6 +21,7 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import case, delete, event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -29,11 +30,14 @@ from sqlalchemy.orm import Session
 from bot import intents, messages, render
 from bot.admin.faq_store import FaqStore
 from bot.areas import ALL, Area, find_area, mentioned_area
-from bot.conversation.outbound import Outbound
+from bot.contests.chat import COMMANDS as CONTEST_COMMANDS, POLL_PREFIX as CONTEST_POLL, ContestChat
+from bot.conversation.numbering import numbered, remember
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import Chunk, QuizQuestion
 from bot.relay import commands as relay
-from bot.relay.inbox import mask
+from bot.relay.delivery import Delivery
+from bot.relay.inbox import mask, new_code, phone_numbers
+from bot.relay.sla import Schedule
 from bot.retrieval.engine import Answer, AskContext, Engine
 from bot.storage.db import Database
 from bot.storage.models import (
@@ -63,6 +67,7 @@ COMMANDS = {
     "score": "score", "diem": "score",
     "human": "human", "canbo": "human",
     "cancel": "cancel", "huy": "cancel",
+    **{name: "contest" for name in CONTEST_COMMANDS},  # online contests: bot/contests/chat.py
     **{name: "relay" for name in relay.COMMANDS},  # team and admin commands: bot/relay/commands.py
 }
 LETTERS = "ABCD"
@@ -119,6 +124,8 @@ class ConversationService:
         flood_window: float = 30.0,
         public_bot_url: str = "",
         knowledge_dir: Path | None = None,  # lets admins add FAQ entries by chat (/themfaq); None: they cannot here
+        schedule: Schedule | None = None,  # working hours and due times of escalations (bot/relay/sla.py)
+        clock: Callable[[], dt.datetime] = utcnow,  # the current instant (aware): contests' time limits, due times; tests pass their own
     ) -> None:
         self.engine = engine
         self.db = db
@@ -132,8 +139,12 @@ class ConversationService:
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._catalogue: tuple[list[Chunk], dict[str, Chunk], list[str]] = ([], {}, [])
         store = FaqStore(knowledge_dir, db) if knowledge_dir is not None else None
-        self.relay = relay.Relay(self.search, self.chunk, areas, public_bot_url, store)
-        self.outbound = Outbound()  # messages for people on other channels (bot/conversation/outbound.py)
+        self.clock = clock
+        self.schedule = schedule or Schedule()
+        self.delivery = Delivery(db)  # running channels register how they push to a chat (bot/runner.py)
+        self.relay = relay.Relay(self.search, self.chunk, areas, public_bot_url, store, self.delivery, self.schedule,
+                                 FloodGuard(relay.TRACK_LOOKUPS, relay.TRACK_WINDOW))
+        self.contests = ContestChat(self.quiz, areas, clock)
 
     # -- entry point ---------------------------------------------------------------------------
 
@@ -150,7 +161,8 @@ class ConversationService:
         # Control characters (NUL included, which PostgreSQL refuses) and markup go at the door.
         msg = replace(msg, text=clean(msg.text), display_name=clean(msg.display_name))
         opening = msg.kind == "command" and COMMANDS.get(msg.command.lower()) == "start"  # a page load, cheap
-        if not opening and not self.flood.allow(f"{msg.channel}:{msg.user_id}"):
+        if not opening and not self.contests.answering(msg.channel, msg.user_id) and not self.flood.allow(
+                f"{msg.channel}:{msg.user_id}"):
             return [OutgoingMessage(messages.FLOOD)]
         for attempt in (1, 2):
             try:
@@ -175,9 +187,9 @@ class ConversationService:
                 return []  # a redelivered update, already answered
             user, chat, created = self._identify(s, msg)
             writes = _Writes(s)
-            out = self.relay.pending(s, user, msg.buttons) + self._dispatch(s, msg, user, chat)
-            if not msg.buttons:
-                out = [self._number_choices(chat, m) for m in out]
+            out = self.relay.pending(s, user) + self._dispatch(s, msg, user, chat)
+            if not msg.buttons or msg.max_buttons:
+                out = self._number_choices(s, msg, chat, out)
             if key:
                 s.add(ProcessedMessage(key=key))
             elif msg.new_identity and created and not writes.any():
@@ -210,6 +222,8 @@ class ConversationService:
             poll = s.scalar(select(QuizPoll).where(QuizPoll.channel == msg.channel, QuizPoll.poll_id == msg.poll_id))
             if poll is None or not msg.poll_id:
                 return [OutgoingMessage(messages.HELP)]
+            if poll.quiz_id.startswith(CONTEST_POLL):
+                return self.contests.poll_answer(s, poll, msg.option, msg, user, chat)
             return self._poll_answer(s, poll, msg.option, user, native=True)
         if msg.kind != "text":
             return [OutgoingMessage(messages.NOT_TEXT)]
@@ -229,6 +243,9 @@ class ConversationService:
                 return [OutgoingMessage(messages.ESCALATE_AREA_UNKNOWN.format(query=text[:60]), self._escalation_area_rows())]
             return self._escalation_area(s, area, user, chat)
         chat.state = _keep(state, "context")
+        contest = self.contests.text(s, text, msg, user, chat)  # registering for, or answering, a contest
+        if contest is not None:
+            return contest
         if state.get("followup") and text:
             return self.relay.followup(s, str(state["followup"]), text, user)
         said = intents.intent(text)
@@ -309,6 +326,8 @@ class ConversationService:
             return [OutgoingMessage(messages.ESCALATE_ASK)]
         elif kind == "af":
             return self.relay.faq_button(s, arg, user, chat)
+        elif kind == "ct":
+            return self.contests.button(s, arg, msg, user, chat)
         elif kind in relay.BUTTONS:
             return self.relay.button(s, kind, arg, msg, user, chat)
         elif kind == "tp" and (topic := arg.partition(":")[0]) in self._topics():
@@ -452,10 +471,14 @@ class ConversationService:
     def _to_team(self, s: Session, question: str, user: User, chat: Chat, log_id: int | None,
                  area: str) -> list[OutgoingMessage]:
         """The acknowledgement, then notices for the on-duty team members of the area, on every channel."""
-        esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=mask(question)[:4000], area=area)
+        now = self.clock()
+        esc = Escalation(user_id=user.id, chat_id=chat.id, conversation_id=log_id, question=mask(question)[:4000], area=area,
+                         code=new_code(s), created_at=now, due_at=self.schedule.due(now, area),
+                         contact=phone_numbers(question) or None)
         s.add(esc)
         s.flush()
-        return [OutgoingMessage(messages.ESCALATED.format(id=esc.id))] + self.relay.escalated(s, esc, user.channel)
+        ack = messages.ESCALATED.format(id=esc.id, code=esc.code, promise=self.schedule.promise(now, area))
+        return [OutgoingMessage(ack)] + self.relay.escalated(s, esc, user.channel)
 
     def _escalation_area_rows(self) -> list[list[Button]]:
         areas = self.areas if len(self.areas) <= AREA_BUTTONS else [a for a in self.areas if "/" not in a.code]
@@ -522,10 +545,15 @@ class ConversationService:
             return self._ask_for_human(chat)
         return self.relay.followup_in(s, question, user) or self._escalate(s, question, msg, user, chat, None)
 
+    def _cmd_contest(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        return self.contests.command(s, msg, user, chat)
+
     def _cmd_relay(self, s, msg, user, chat) -> list[OutgoingMessage]:
         return self.relay.command(s, msg, user, chat)
 
     def _cmd_cancel(self, s, msg, user, chat) -> list[OutgoingMessage]:
+        if (left := self.contests.cancel(s, user)) is not None:
+            return left
         if (chat.state or {}).get("human") or (chat.state or {}).get("escalate"):
             chat.state = _keep(chat.state, "context")
             return [OutgoingMessage(messages.ADDFAQ_CANCELLED)]
@@ -630,20 +658,32 @@ class ConversationService:
         chat, new_chat = get_or_create(s, Chat, {"channel": msg.channel, "external_id": msg.chat_id}, kind=msg.chat_type)
         return user, chat, new_user or new_chat
 
-    def _number_choices(self, chat: Chat, out: OutgoingMessage) -> OutgoingMessage:
-        """For channels without buttons: list the choices as numbers (quiz options as letters)."""
-        choices = [b for row in out.buttons for b in row if b.data]
-        if not choices:
-            return out
-        is_quiz = out.quiz is not None
-        lines = [out.text, ""]
-        for i, b in enumerate(choices):
-            label = b.label if is_quiz else f"{i + 1}. {b.label}"
-            lines.append(label)
-        lines += ["", messages.QUIZ_CHOICE_PROMPT if is_quiz else messages.CHOICE_PROMPT]
-        chat.state = {**(_keep(chat.state, "addfaq", "context", "human", "escalate") or {}),
-                      "choices": [b.data for b in choices]}
-        return OutgoingMessage("\n".join(lines), chat_id=out.chat_id)
+    def _number_choices(self, s: Session, msg: IncomingMessage, chat: Chat, out: list[OutgoingMessage]) -> list[OutgoingMessage]:
+        """For channels without buttons: list the choices as numbers (quiz options as letters), remembered by the
+        chat each message goes to; several messages to one chat (an answer handed over, then the reply) number on
+        from each other, so every number typed back means one choice. A team answer addressed to a citizen's
+        chat numbers its choices there."""
+        pending: dict[str, list[str]] = {}
+        numbered_out = []
+        for m in out:
+            if msg.buttons and _choices(m) <= msg.max_buttons:  # the channel shows these buttons itself
+                numbered_out.append(m)
+                continue
+            key = m.chat_id if m.chat_id and m.chat_id != msg.chat_id else ""
+            taken = pending.setdefault(key, [])
+            quiz = m.quiz is not None
+            text, choices = numbered(m, 1 if quiz else len(taken) + 1)
+            if quiz and choices:
+                taken.clear()  # a quiz is answered by its letters alone
+            taken += choices
+            numbered_out.append(text)
+        for key, choices in pending.items():
+            if not choices:
+                continue
+            target = chat if not key else s.scalar(select(Chat).where(Chat.channel == msg.channel, Chat.external_id == key))
+            if target is not None:
+                target.state = remember(target.state, choices)
+        return numbered_out
 
 
 def _row(s: Session, model: type, text: str):
@@ -680,6 +720,10 @@ class _Writes:
         """Also changes not flushed yet (a subscription added after the last query, a chat's new state)."""
         s = self._session
         return self._seen or bool(s.new) or bool(s.deleted) or any(s.is_modified(o) for o in s.dirty)
+
+
+def _choices(out: OutgoingMessage) -> int:
+    return sum(1 for row in out.buttons for b in row if b.data or b.url)
 
 
 def _keep(state: dict | None, *keys: str) -> dict | None:

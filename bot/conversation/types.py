@@ -29,6 +29,7 @@ class IncomingMessage:
     chat_type: str = "private"  # private | group
     language: str = "vi"
     buttons: bool = True  # whether the channel can show buttons; if not, choices are numbered
+    max_buttons: int = 0  # the most buttons one message can carry (0: no limit); more are numbered
     client: str = ""  # who sent it across identities (the web's client address), for limits; empty: the user
     new_identity: bool = False  # the channel made up this user for this message (a web visitor without a cookie)
 
@@ -42,13 +43,15 @@ class Button:
 
 @dataclass(frozen=True)
 class Quiz:
-    """A multiple-choice question; `poll` is our id for it, to tie answers back."""
+    """A multiple-choice question; `poll` is our id for it, to tie answers back. `seconds`: the time left
+    to answer (a contest question; Telegram closes its poll then, the web shows a countdown), 0: none."""
 
     poll: int
     question: str
     options: tuple[str, ...]
     correct: int
     explanation: str
+    seconds: int = 0
 
 
 @dataclass
@@ -57,4 +60,3 @@ class OutgoingMessage:
     buttons: list[list[Button]] = field(default_factory=list)
     quiz: Quiz | None = None
     chat_id: str = ""  # empty: reply in the chat the message came from
-    channel: str = ""  # empty: on the channel the message came from; else another one (a team member's notice)

@@ -46,6 +46,8 @@ def content(out: OutgoingMessage) -> dict[str, Any]:
     """What the page shows of a message: its text, buttons and quiz (without the right answer)."""
     buttons = [[{"label": b.label, "data": b.data, "url": b.url} for b in row] for row in out.buttons]
     quiz = {"question": out.quiz.question, "options": list(out.quiz.options)} if out.quiz else None
+    if quiz and getattr(out.quiz, "seconds", 0):  # a timed (contest) question: the seconds left to answer
+        quiz["seconds"] = out.quiz.seconds
     return {"text": out.text, "buttons": buttons, "quiz": quiz}
 
 

@@ -10,7 +10,7 @@ from bot.cli_support import actor as _actor, area_code, check_role, fail, open_a
 
 role_app = typer.Typer(help="Grant and revoke team and admin roles.", no_args_is_help=True)
 
-ChannelOption = typer.Option(..., "--channel", help="telegram, zalo or web.")
+ChannelOption = typer.Option(..., "--channel", help="telegram, zalo, zalo_oa or web.")
 UserOption = typer.Option(..., "--user-id", help="The person's id on that channel (Telegram: their numeric user id).")
 
 

@@ -2,10 +2,10 @@
 
 Every command checks the sender's role first; team and admin commands that show questions or grant
 rights only work in a private chat. Messages for other people (a team member's answer to a citizen,
-a new-question notice) are OutgoingMessages addressed by `chat_id` (and `channel` when it is not the
-sender's: bot/conversation/outbound.py); a team member's answer to a web visitor is stored in the web
-chat and shown live (bot/conversation/web_messages.py); a person on another channel gets the answer on
-their next message (see inbox.undelivered).
+a new-question notice) are OutgoingMessages addressed by `chat_id` on the sender's channel, and pushed
+on the person's own channel otherwise (bot/relay/delivery.py); a team member's answer to a web visitor is
+stored in the web chat and shown live (bot/conversation/web_messages.py); a person on a channel that does
+not run here gets the answer on their next message (see inbox.undelivered).
 """
 
 from __future__ import annotations
@@ -22,8 +22,12 @@ from bot.areas import ALL, Area
 from bot.conversation import web_messages
 from bot.conversation.types import Button, IncomingMessage, OutgoingMessage
 from bot.knowledge.models import Chunk
+from bot.conversation.numbering import numbered, remember
 from bot.relay import inbox, roles
 from bot.relay.cards import answer_card
+from bot.relay.delivery import Delivery, Notice
+from bot.relay.sla import Schedule, when_text
+from bot.relay.models import RelayMessage
 from bot.storage.models import Chat, Escalation, User
 from bot.textnorm import fold
 
@@ -43,16 +47,18 @@ COMMANDS = {
     "drafts": "drafts", "banthao": "drafts",
     "approvefaq": "approvefaq", "duyetfaq": "approvefaq",
     "rejectfaq": "rejectfaq", "tuchoifaq": "rejectfaq",
+    "track": "track", "theodoi": "track",  # anyone with a follow-up code, on any channel
 }
 NEEDS = {
     "invite": "admin", "revoke": "admin", "roles": "admin", "join": "citizen",
-    "addfaq": "admin", "drafts": "admin", "approvefaq": "admin", "rejectfaq": "admin",
+    "addfaq": "admin", "drafts": "admin", "approvefaq": "admin", "rejectfaq": "admin", "track": "citizen",
 }  # the rest: team
-ALLOWED_IN_GROUPS = {"search", "card"}  # nothing personal in them
-BUTTONS = {"cl", "ro", "cd"}  # claim, citizen's follow-up, answer card
+ALLOWED_IN_GROUPS = {"search", "card", "track"}  # nothing personal in them (a code shows only what its holder may see)
+BUTTONS = {"cl", "ro", "cd", "ra"}  # claim, citizen's follow-up, answer card, citizen's rating of a team answer
 RANK = {"citizen": 0, "team": 1, "admin": 2}
 SEARCH_RESULTS = 5
 FOLLOWUP = re.compile(r"#([0-9]{1,9})\s+(.+)", re.S)
+TRACK_LOOKUPS, TRACK_WINDOW = 20, 3600.0  # follow-up codes looked up per person an hour (codes are not guessable)
 
 
 class Relay:
@@ -60,7 +66,13 @@ class Relay:
         self, search: Callable[[str, int], list[tuple[Chunk, float]]], chunk: Callable[[str], Chunk | None], areas: list[Area],
         bot_url: str = "",
         faq_store: FaqStore | None = None,
+        delivery: Delivery | None = None,
+        schedule: Schedule | None = None,
+        guard=None,
     ) -> None:
+        self.delivery = delivery  # pushes to chats on other channels (None: kept for the citizen's next message)
+        self.schedule = schedule or Schedule()
+        self.track_guard = guard  # a FloodGuard-like .allow(key) for /theodoi lookups; None: unlimited
         self.search = search  # thread-safe knowledge-base search: (query, k) -> [(chunk, score)]
         self.bot_url = bot_url
         self.chunk = chunk  # a chunk by id, as the engine serves it now (live FAQ edits included)
@@ -81,6 +93,8 @@ class Relay:
         return getattr(self, f"_{name}")(s, msg, user, msg.text.strip(), chat)
 
     def button(self, s: Session, kind: str, arg: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
+        if kind == "ra":
+            return self.rate(s, arg, user)
         if kind == "ro":
             esc = self._own(s, arg, user)
             if esc is None:
@@ -100,11 +114,13 @@ class Relay:
         return (messages.RELAY_TEAM_HELP if RANK[role] else "") + admin
 
     def escalated(self, s: Session, esc: Escalation, channel: str) -> list[OutgoingMessage]:
-        """Notices of a new question for the on-duty team members of its area, on every channel they use
-        (`channel`, the citizen's, needs no `channel` on the message)."""
-        text = messages.RELAY_NEW_QUESTION.format(id=esc.id, area=self.area_name(esc.area), question=inbox.preview(esc.question))
+        """Notices of a new question for the on-duty team members of its area, on every channel they use (the
+        citizen's `channel` in the reply, the others pushed: bot/relay/delivery.py)."""
+        text = messages.RELAY_NEW_QUESTION.format(id=esc.id, area=self.area_name(esc.area), question=inbox.preview(esc.question),
+                                                  due=when_text(esc.due_at) if esc.due_at else "")
         members = inbox.on_duty_members(s, esc.area, None, exclude=esc.user_id)
-        return [_to(m, channel, text) for m in members]
+        claim_button = [[Button(messages.RELAY_BUTTON_CLAIM, f"cl:{esc.id}")]]
+        return self._tell(s, members, channel, OutgoingMessage(text, claim_button))
 
     def followup(self, s: Session, esc_id: str, text: str, user: User) -> list[OutgoingMessage]:
         """A citizen asks more about their own question: it reopens, and its handler (or the team) hears."""
@@ -119,16 +135,68 @@ class Relay:
         else:
             members = inbox.on_duty_members(s, esc.area, None, exclude=user.id)
         ack = OutgoingMessage(messages.RELAY_FOLLOWUP_SENT.format(id=esc.id))
-        return [ack] + [_to(m, user.channel, notice) for m in members]
+        return [ack] + self._tell(s, members, user.channel, OutgoingMessage(notice))
+
+    def _tell(self, s: Session, members: list[User], here: str, message: OutgoingMessage) -> list[OutgoingMessage]:
+        """`message` for each member: in the reply for those on `here` (the channel being answered); pushed on
+        their own channel for the others, once this transaction commits (when that channel runs here; else they
+        find the question in /hopthu and the web inbox)."""
+        notices = [Notice(m.channel, m.external_id, message) for m in members if m.channel != here]
+        if notices and self.delivery is not None:
+            self.delivery.push_after_commit(s, notices)
+        return [OutgoingMessage(message.text, message.buttons, chat_id=m.external_id) for m in members if m.channel == here]
 
     def followup_in(self, s: Session, text: str, user: User) -> list[OutgoingMessage] | None:
         """`/canbo #12 more words`: a follow-up to question 12; None for a new question."""
         match = FOLLOWUP.fullmatch(text)
         return self.followup(s, match[1], match[2], user) if match else None
 
-    def pending(self, s: Session, user: User, buttons: bool) -> list[OutgoingMessage]:
+    def pending(self, s: Session, user: User) -> list[OutgoingMessage]:
         """Answers from a team member on another channel, handed over now."""
-        return [self._answer_message(esc_id, text, buttons) for esc_id, text in inbox.undelivered(s, user)]
+        out = []
+        for row in inbox.undelivered(s, user):
+            if row.author == "notice":
+                out.append(OutgoingMessage(row.text))
+            else:
+                out.append(self._answer_message(s.get(Escalation, row.escalation_id), row.text))
+        return out
+
+    # -- citizens: follow a question by its code, rate a team answer -----------------------------------
+
+    def _track(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
+        if not arg:
+            return [OutgoingMessage(messages.TRACK_USAGE)]
+        if self.track_guard is not None and not self.track_guard.allow(f"{user.channel}:{user.external_id}"):
+            return [OutgoingMessage(messages.TRACK_TOO_MANY)]
+        esc = inbox.by_code(s, arg)
+        if esc is None:
+            return [OutgoingMessage(messages.TRACK_NOT_FOUND.format(code=arg.split()[0][:12]))]
+        return [OutgoingMessage(self.status_text(s, esc))]
+
+    def status_text(self, s: Session, esc: Escalation) -> str:
+        """Exactly one of «đang chờ», «đã nhận» (who, by role) or «đã trả lời» (with the answer)."""
+        area = self.area_name(esc.area)
+        if esc.status == "answered":
+            answer = next((m.text for m in reversed(inbox.thread(s, esc)) if m.author == "team"), "")
+            return messages.TRACK_ANSWERED.format(code=esc.code, answer=answer)
+        if esc.status == "claimed" and esc.claimed_by:
+            handler = s.get(User, esc.claimed_by)
+            who = messages.RELAY_ROLE_NAMES.get(roles.role_of(s, handler) if handler else "team", messages.RELAY_ROLE_NAMES["team"])
+            return messages.TRACK_CLAIMED.format(code=esc.code, who=who, area=area)
+        due = messages.TRACK_DUE.format(when=when_text(esc.due_at)) if esc.due_at and esc.overdue_at is None else ""
+        moved = messages.TRACK_MOVED_UP.format(to=area) if esc.overdue_at is not None else ""
+        return messages.TRACK_WAITING.format(code=esc.code, area=area) + due + moved
+
+    def rate(self, s: Session, arg: str, user: User) -> list[OutgoingMessage]:
+        """👍/👎 on a team answer, by the citizen who asked; a second tap changes the rating."""
+        esc_id, _, value = arg.partition(":")
+        esc = self._own(s, esc_id, user)
+        if esc is None or value not in ("1", "-1") or esc.first_answered_at is None:
+            return [OutgoingMessage(messages.HELP)]
+        esc.rating, esc.rated_at = int(value), inbox.utcnow()
+        if value == "1":
+            return [OutgoingMessage(messages.RATING_THANKS)]
+        return [OutgoingMessage(messages.RATING_SORRY.format(id=esc.id), [[Button(messages.RELAY_BUTTON_FOLLOWUP, f"ro:{esc.id}")]])]
 
     # -- team commands -----------------------------------------------------------------------------
 
@@ -138,7 +206,7 @@ class Relay:
             return [OutgoingMessage(messages.RELAY_INBOX_EMPTY)]
         lines = [messages.RELAY_INBOX_HEADER.format(count=len(waiting))]
         for esc in waiting:
-            status = "mine" if esc.status == "claimed" and esc.claimed_by == user.id else esc.status
+            status = inbox.status_key(esc, user.id)
             question = inbox.preview(esc.question)
             followups = [m for m in inbox.thread(s, esc) if m.author == "citizen"]
             if followups:
@@ -168,36 +236,68 @@ class Relay:
         esc_id, _, text = arg.partition(" ")
         if not esc_id or not text.strip():
             return [OutgoingMessage(messages.RELAY_REPLY_USAGE)]
-        return self.reply(s, user, esc_id, text, msg.channel, msg.buttons)
+        return self.reply(s, user, esc_id, text, msg.channel)
 
-    def reply(self, s: Session, user: User, esc_id: str, text: str, channel: str, buttons: bool) -> list[OutgoingMessage]:
+    def reply(self, s: Session, user: User, esc_id: str, text: str, channel: str, pushes: list[Notice] | None = None) -> list[OutgoingMessage]:
         """`/traloi`, also for the web inbox: the acknowledgement, then the answer addressed to the citizen's
-        chat when `channel` (the one sending it) is the citizen's; else it waits for their next message."""
+        chat when `channel` (the one sending it) is the citizen's. Else `deliver` takes it to the citizen's
+        channel; `pushes`: a list to put that push in for the caller to make (the web inbox), instead of after commit."""
         esc, refusal = self._workable(s, esc_id, user)
         if refusal:
             return [refusal]
         relayed = inbox.reply(s, esc, user, text.strip()[:4000], channel)
-        if relayed.stored:  # a web visitor: in their chat's history and on their open pages at once
-            web_messages.deliver(s, esc.chat_id, self._answer_message(esc.id, text.strip()[:4000], True), "team")
-            return [OutgoingMessage(messages.RELAY_REPLY_SENT.format(id=esc.id))]
-        if not relayed.now:
-            return [OutgoingMessage(messages.RELAY_REPLY_QUEUED.format(id=esc.id))]
-        answer = self._answer_message(esc.id, text.strip()[:4000], buttons, relayed.chat_external_id)
-        return [OutgoingMessage(messages.RELAY_REPLY_SENT.format(id=esc.id)), answer]
+        if relayed.now:
+            answer = self._answer_message(esc, text.strip()[:4000], relayed.chat_external_id)
+            return [OutgoingMessage(messages.RELAY_REPLY_SENT.format(id=esc.id)), answer]
+        pushed = self.deliver(s, esc, relayed, text.strip()[:4000], pushes)
+        return [OutgoingMessage((messages.RELAY_REPLY_SENT if pushed else messages.RELAY_REPLY_QUEUED).format(id=esc.id))]
+
+    def deliver(self, s: Session, esc: Escalation, relayed: inbox.Relayed, text: str, pushes: list[Notice] | None = None) -> bool:
+        """The one way a team answer reaches a citizen on another channel than the answering one: pushed through
+        the citizen's channel when it runs here (after this transaction commits, or by the caller via `pushes`);
+        the relay row stays undelivered until the platform took it, so their next message brings it otherwise."""
+        if relayed.channel == web_messages.CHANNEL:  # a web visitor: in the chat's history and on its open pages now
+            web_messages.deliver(s, esc.chat_id, self._answer_message(esc, text, ""), "team")
+            s.get(RelayMessage, relayed.row_id).delivered = True
+            return True
+        if self.delivery is None or not self.delivery.can_push(relayed.channel):
+            return False
+        message = self._answer_message(esc, text, relayed.chat_external_id)
+        if not self.delivery.buttons(relayed.channel):  # numbered choices, remembered by the citizen's chat
+            message, choices = numbered(message)
+            chat = s.get(Chat, esc.chat_id)
+            if choices:
+                chat.state = remember(chat.state, choices)
+        notice = Notice(relayed.channel, relayed.chat_external_id, message, relayed.row_id)
+        if pushes is not None:
+            pushes.append(notice)
+        else:
+            self.delivery.push_after_commit(s, [notice])
+        return True
 
     def _savefaq(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
-        if not arg:
+        parts = arg.split()
+        if not parts:
             return [OutgoingMessage(messages.RELAY_SAVEFAQ_USAGE)]
-        return self.save_draft(s, user, arg.split()[0])
+        return self.save_draft(s, user, parts[0], parts[1] if len(parts) > 1 else "")
 
-    def save_draft(self, s: Session, user: User, esc_id: str) -> list[OutgoingMessage]:
-        """`/luufaq`, also for the web inbox: the latest answer as a draft FAQ entry."""
+    def save_draft(self, s: Session, user: User, esc_id: str, turn: str = "") -> list[OutgoingMessage]:
+        """`/luufaq 12 [turn]`, also for the web inbox: one question with the answer that followed it, as a draft
+        FAQ entry. A thread with several turns asks which one (the team member chooses)."""
         esc = inbox.visible(s, esc_id, roles.areas_of(s, user))
         if esc is None:
             return [OutgoingMessage(messages.RELAY_NOT_FOUND.format(id=esc_id.lstrip("#")[:12]))]
-        draft = inbox.save_draft(s, esc, user)
-        if draft is None:
+        pairs = inbox.turns(s, esc)
+        if not pairs:
             return [OutgoingMessage(messages.RELAY_SAVEFAQ_NO_ANSWER.format(id=esc.id))]
+        chosen = pairs[0] if len(pairs) == 1 and not turn else next((p for p in pairs if str(p.number) == turn.strip()), None)
+        if chosen is None:
+            lines = [messages.RELAY_SAVEFAQ_WHICH.format(id=esc.id)]
+            lines += [messages.RELAY_SAVEFAQ_TURN.format(n=p.number, question=inbox.preview(p.question)[:160],
+                                                         answer=inbox.preview(p.answer.text)[:160]) for p in pairs]
+            lines.append(messages.RELAY_SAVEFAQ_PICK.format(id=esc.id, n=pairs[-1].number))
+            return [OutgoingMessage("\n\n".join(lines))]
+        draft = inbox.save_draft(s, esc, user, chosen)
         return [OutgoingMessage(messages.RELAY_SAVEFAQ_DONE.format(draft=draft.id, id=esc.id))]
 
     def _search(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
@@ -325,18 +425,15 @@ class Relay:
         return esc if esc is not None and esc.user_id == user.id else None
 
     @staticmethod
-    def _answer_message(esc_id: int, text: str, buttons: bool, chat_id: str = "") -> OutgoingMessage:
-        """The team's answer for the citizen; the follow-up button only where buttons show (else the text says how)."""
-        rows = [[Button(messages.RELAY_BUTTON_FOLLOWUP, f"ro:{esc_id}")]] if buttons else []
-        return OutgoingMessage(messages.RELAY_ANSWER.format(id=esc_id, answer=text), rows, chat_id=chat_id)
+    def _answer_message(esc: Escalation, text: str, chat_id: str = "") -> OutgoingMessage:
+        """The team's answer for the citizen with one tap to rate it (👍/👎) and one to ask more; where buttons do
+        not show they become numbered lines (the service or `deliver` numbers them)."""
+        rows = [[Button(messages.RATING_GOOD, f"ra:{esc.id}:1"), Button(messages.RATING_BAD, f"ra:{esc.id}:-1")],
+                [Button(messages.RELAY_BUTTON_FOLLOWUP, f"ro:{esc.id}")]]
+        return OutgoingMessage(messages.RELAY_ANSWER.format(id=esc.id, answer=text), rows, chat_id=chat_id)
 
     def area_name(self, code: str) -> str:
         return self._area_names.get(code, code) if code else messages.RELAY_AREA_UNKNOWN
-
-
-def _to(member: User, here: str, text: str) -> OutgoingMessage:
-    """A message for a team member: on `here` (the channel being answered) without naming it, else on theirs."""
-    return OutgoingMessage(text, chat_id=member.external_id, channel="" if member.channel == here else member.channel)
 
 
 def waiting_text(delta) -> str:

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.areas import ALL
-from bot.conversation import web_messages
 from bot.relay.models import FaqDraft, RelayMessage, RoleGrant
-from bot.relay.roles import aware
+from bot.relay.roles import INVITE_ALPHABET, aware
 from bot.storage.models import Chat, Escalation, User, parse_id, utcnow
 
+CODE_LENGTH = 6  # the citizen's follow-up code: 'K7P2QX', no look-alike letters (no 0/O, 1/I)
+_CODE = re.compile(rf"[{INVITE_ALPHABET}]{{{CODE_LENGTH}}}")
 INBOX_LIMIT = 20
 SILENT_CHANNELS = ("webadmin",)  # web admin accounts: no chat to notify, they read the web inbox (bot/webadmin)
 WAITING = ("open", "claimed")
@@ -42,6 +44,22 @@ def mask(text: str) -> str:
     stored (questions, escalations, follow-ups, drafts) and again wherever staff read it."""
     text = _EMAIL.sub("[email]", text)
     return _NUMBER.sub(lambda m: "•" * 4 + m.group()[-2:] if _personal(m.group()) else m.group(), text)
+
+
+def phone_numbers(text: str) -> str:
+    """The phone numbers in a citizen's text (9 to 11 digits, however grouped), comma-separated: kept apart from
+    the masked question so that only the member who took it sees how to call back."""
+    found = []
+    for m in _NUMBER.finditer(text):
+        digits = "".join(ch for ch in m.group() if ch.isdigit() or ch == "+")
+        if 9 <= sum(ch.isdigit() for ch in digits) <= 11 and digits.lstrip("+")[:1] in ("0", "8"):
+            found.append(m.group().strip())
+    return ", ".join(dict.fromkeys(found))[:200]
+
+
+def contact_for(esc: Escalation, member: User | None) -> str:
+    """The callback number, for the member who took the question (claimed or answered it); '' for anyone else."""
+    return (esc.contact or "") if member is not None and esc.claimed_by == member.id else ""
 
 
 def preview(text: str) -> str:
@@ -74,39 +92,69 @@ def by_id(s: Session, esc_id: str) -> Escalation | None:
     return s.get(Escalation, row_id) if row_id is not None else None
 
 
+def new_code(s: Session) -> str:
+    """A fresh follow-up code, unused so far (a clash is retried; 32**6 codes)."""
+    while True:
+        code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(CODE_LENGTH))
+        if s.scalar(select(Escalation.id).where(Escalation.code == code)) is None:
+            return code
+
+
+def by_code(s: Session, text: str) -> Escalation | None:
+    """An escalation by its follow-up code as typed ('k7p2qx', 'K7P2-QX', 'Mã câu hỏi: K7P2QX')."""
+    code = re.sub(r"[\s\-.:]", "", text.upper()).removeprefix("MÃCÂUHỎI")
+    if not _CODE.fullmatch(code):
+        return None
+    return s.scalar(select(Escalation).where(Escalation.code == code))
+
+
 def visible(s: Session, esc_id: str, areas: list[str]) -> Escalation | None:
     """An escalation by its '#12' or '12', if it is in these areas."""
     esc = by_id(s, esc_id)
     return esc if esc is not None and areas and covers(areas, esc.area) else None
 
 
+def status_key(esc: Escalation, member_id: int | None) -> str:
+    """How the inbox names a question's state for this member (messages.RELAY_STATUS)."""
+    if esc.status == "claimed":
+        return "mine" if esc.claimed_by == member_id else "claimed"
+    if esc.status == "open" and esc.reopened:
+        return "reopened"
+    if esc.status == "open" and esc.overdue_at is not None:
+        return "overdue"
+    return esc.status
+
+
 def waited(since: dt.datetime) -> dt.timedelta:
     return utcnow() - aware(since)
-
-
-@dataclass
-class Relayed:
-    """Where an answer goes: the citizen's chat; whether this channel can deliver it now; whether it is a
-    web chat, where the answer is stored and shown live (bot/conversation/web_messages.py)."""
-
-    chat_external_id: str
-    now: bool
-    stored: bool = False
 
 
 def claim(esc: Escalation, member: User) -> None:
     esc.status, esc.claimed_by, esc.claimed_at = "claimed", member.id, utcnow()
 
 
+@dataclass
+class Relayed:
+    """Where an answer goes: the citizen's chat, whether the answering channel delivers it now, and its row."""
+
+    chat_external_id: str
+    channel: str
+    now: bool
+    row_id: int
+
+
 def reply(s: Session, esc: Escalation, member: User, text: str, channel: str) -> Relayed:
-    """Record the answer and close the question; delivered now only on the member's own channel."""
+    """Record the answer and close the question; delivered now only on the member's own channel (else kept,
+    delivered False, until a push or the citizen's next message takes it: bot.relay.delivery)."""
     chat = s.get(Chat, esc.chat_id)
-    stored = chat.channel == web_messages.CHANNEL
-    now = chat.channel == channel and not stored
+    now = chat.channel == channel
     claim(esc, member)  # whoever answers handles the follow-ups
     esc.status, esc.answered_at = "answered", utcnow()
-    s.add(RelayMessage(escalation_id=esc.id, author="team", user_id=member.id, text=text, delivered=now or stored))
-    return Relayed(chat.external_id, now, stored)
+    esc.first_answered_at = esc.first_answered_at or esc.answered_at
+    row = RelayMessage(escalation_id=esc.id, author="team", user_id=member.id, text=text, delivered=now)
+    s.add(row)
+    s.flush()
+    return Relayed(chat.external_id, chat.channel, now, row.id)
 
 
 def reopen(s: Session, esc: Escalation, citizen: User, text: str) -> None:
@@ -120,30 +168,52 @@ def thread(s: Session, esc: Escalation) -> list[RelayMessage]:
     return list(s.scalars(select(RelayMessage).where(RelayMessage.escalation_id == esc.id).order_by(RelayMessage.id)))
 
 
-def last_answer(s: Session, esc: Escalation) -> RelayMessage | None:
-    return next((m for m in reversed(thread(s, esc)) if m.author == "team"), None)
-
-
-def undelivered(s: Session, citizen: User) -> list[tuple[int, str]]:
-    """Answers given from another channel, handed over (and marked delivered) on the citizen's next message."""
+def undelivered(s: Session, citizen: User) -> list[RelayMessage]:
+    """Answers and notices not pushed yet (another channel, a platform refusing), handed over (and marked
+    delivered) on the citizen's next message."""
     rows = s.scalars(
         select(RelayMessage).join(Escalation, Escalation.id == RelayMessage.escalation_id)
-        .where(Escalation.user_id == citizen.id, RelayMessage.author == "team", RelayMessage.delivered.is_(False))
+        .where(Escalation.user_id == citizen.id, RelayMessage.author.in_(("team", "notice")), RelayMessage.delivered.is_(False))
         .order_by(RelayMessage.id)
     ).all()
     for m in rows:
         m.delivered = True
-    return [(m.escalation_id, m.text) for m in rows]
+    return list(rows)
 
 
-def save_draft(s: Session, esc: Escalation, member: User) -> FaqDraft | None:
-    """A draft FAQ entry from an answered question (once per question); None without an answer."""
-    answer = last_answer(s, esc)
-    if answer is None:
+@dataclass
+class Turn:
+    """One question of a thread (the first, or a follow-up) and the team answer that followed it."""
+
+    number: int  # 1, 2, … in the thread
+    question: str
+    answer: RelayMessage
+
+
+def turns(s: Session, esc: Escalation) -> list[Turn]:
+    """The question-and-answer pairs of a thread: each team answer with the citizen's text just before it."""
+    pairs, asked = [], esc.question
+    for m in thread(s, esc):
+        if m.author == "citizen":
+            asked = m.text
+        elif m.author == "team" and asked is not None:
+            pairs.append(Turn(len(pairs) + 1, asked, m))
+            asked = None  # a second answer to the same question belongs to that question: keep the latest
+        elif m.author == "team" and pairs:
+            pairs[-1] = Turn(pairs[-1].number, pairs[-1].question, m)
+    return pairs
+
+
+def save_draft(s: Session, esc: Escalation, member: User, turn: Turn | None = None) -> FaqDraft | None:
+    """A draft FAQ entry from one question-and-answer turn (the latest when not given); once per turn."""
+    pairs = turns(s, esc)
+    if not pairs:
         return None
-    draft = s.scalar(select(FaqDraft).where(FaqDraft.escalation_id == esc.id))
+    turn = turn or pairs[-1]
+    draft = s.scalar(select(FaqDraft).where(FaqDraft.escalation_id == esc.id, FaqDraft.answer_message_id == turn.answer.id))
     if draft is None:
-        draft = FaqDraft(escalation_id=esc.id, question=mask(esc.question), answer=answer.text, area=esc.area, created_by=member.id)
+        draft = FaqDraft(escalation_id=esc.id, question=mask(turn.question), answer=turn.answer.text, area=esc.area,
+                         created_by=member.id, answer_message_id=turn.answer.id)
         s.add(draft)
         s.flush()
     return draft

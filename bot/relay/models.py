@@ -64,7 +64,7 @@ class RelayMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"), index=True)
-    author: Mapped[str] = mapped_column(String(16))  # team | citizen
+    author: Mapped[str] = mapped_column(String(16))  # team | citizen | notice (the bot telling the citizen, e.g. moved up)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
     delivered: Mapped[bool] = mapped_column(Boolean, default=True)  # False: waits for the citizen's next message
@@ -81,6 +81,7 @@ class FaqDraft(Base):
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
     area: Mapped[str] = mapped_column(String(128), default="")
+    answer_message_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # the team turn it pairs (0007)
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | approved | rejected
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -121,18 +121,20 @@ class _Query:
     text: str
     dense_text: str
     terms: list[str]
-    content: list[str]  # topic syllables with diacritics, each once
+    content: list[str]  # topic syllables with diacritics (folded when typed without), each once
+    folded: bool  # typed (mostly) without diacritics: coverage is judged on folded syllables
     bigrams: list[str]  # folded bigrams of the lexical terms
     aspects: set[str]
     polar: bool
     numbers: set[str]
     documents: set[str]
+    audiences: set[str]
 
 
 # What an engine derives from its index: unit tables, the lexical indexes, the accent vocabulary, the
 # entries' facts. Seconds to compute on 2 cores, so bot/retrieval/warm_start.py keeps it beside the index.
 DERIVED = ("_by_id", "_unit_chunk", "_unit_offset", "lexical", "_chunk_terms", "_accented", "_accented_terms",
-           "_accented_titles", "_facts", "restorer")
+           "_accented_titles", "_folded_titles", "_facts", "restorer")
 
 
 def derive(index: LoadedIndex) -> dict:
@@ -167,6 +169,7 @@ def derive(index: LoadedIndex) -> dict:
         "_accented": LexicalIndex(accented),  # for its IDF
         "_accented_terms": [set(t) for t in accented],
         "_accented_titles": titles,
+        "_folded_titles": [{fold(t) for t in ts} for ts in titles],
         "_facts": [evidence.entry_facts(c.title, c.alternatives, c.text) for c in chunks],
         "restorer": restorer,
     }
@@ -250,7 +253,10 @@ class Engine:
         best, p_best, features = weighed[0]
         topics = _unique([self.chunks[i].topic for i, _ in ranked[:8]])[:3]
         ranking = [{"chunk_id": self.chunks[i].id, "p": p, "features": f} for i, p, f in weighed]
-        mode, chosen = decide([self.chunks[i].id for i, _, _ in weighed], [p for _, p, _ in weighed], features)
+        mode, chosen = decide(
+            [self.chunks[i].id for i, _, _ in weighed], [p for _, p, _ in weighed], features,
+            misses=[f["audience_miss"] > 0 for _, _, f in weighed],
+        )
         confidence = p_best * features["scope"]  # reported: this entry answers, and the question is in scope
         if mode == "answer":
             answer = self._answer(question, best, confidence, [weighed[n][0] for n in chosen[1:]], features, topics)
@@ -322,17 +328,27 @@ class Engine:
             expanded += " " + " ".join(official)
         terms = query_terms(expanded)
         folded = fold(expanded)
-        content = content_terms(words(accented + (" " + " ".join(official) if official else "")))
+        # Coverage is judged with diacritics when the person typed them ('báo mất' is not 'bảo mật'),
+        # on folded syllables otherwise: restored accents are a guess, and a wrong guess made an
+        # unaccented question look uncovered (declined) where its accented form was answered.
+        unaccented = diacritic_ratio(text) < 0.35
+        official_text = " " + " ".join(official) if official else ""
+        if unaccented:
+            content = content_terms(fold_tokens(expanded + official_text))
+        else:
+            content = content_terms(words(accented + official_text))
         return _Query(
             text=text,
             dense_text=_cut_at_word(dense_text, DENSE_QUERY_CHARS),
             terms=terms,
             content=content,
+            folded=unaccented,
             bigrams=_unique([t for t in terms if "_" in t]),
             aspects=evidence.question_aspects(folded),
             polar=evidence.is_polar(folded),
             numbers=evidence.numbers(folded),
             documents=evidence.documents(folded),
+            audiences=evidence.audiences(fold(text)),
         )
 
     def _rank(self, query: _Query) -> tuple[list[tuple[int, float]], dict[int, float]]:
@@ -386,8 +402,13 @@ class Engine:
     def _evidence(self, query: _Query, i: int, dense: float, lead: float) -> dict[str, float]:
         """Evidence that chunk i answers the question: the features of CALIBRATION and SCOPE, and the
         hard checks of decide (a number or a document the entry does not hold)."""
-        have, titled, facts = self._accented_terms[i], self._accented_titles[i], self._facts[i]
-        idf, top = self._accented.term_idf, self._accented.max_idf
+        facts = self._facts[i]
+        if query.folded:
+            have, titled = self._chunk_terms[i], self._folded_titles[i]
+            idf, top = self.lexical.term_idf, self.lexical.max_idf
+        else:
+            have, titled = self._accented_terms[i], self._accented_titles[i]
+            idf, top = self._accented.term_idf, self._accented.max_idf
 
         def covered(ts: list[str], within: set[str], weight=idf) -> float:
             total = sum(weight(t) for t in ts)
@@ -407,6 +428,7 @@ class Engine:
             "verdict_risk": (1.0 - title_coverage * query.polar) if facts.verdict else 0.0,
             "section": 0.0 if self.chunks[i].kind == "faq" else 1.0,
             "document_miss": 1.0 if query.documents - facts.documents else 0.0,
+            "audience_miss": 1.0 if query.audiences - facts.audiences else 0.0,
         }
 
     def _candidates(self, indices: list[int], exclude: str = "") -> list[dict[str, str]]:
@@ -435,22 +457,29 @@ class Engine:
 def decide(
     ids: list[str], ps: list[float], best: dict[str, float], *, answer_at: float = ANSWER_THRESHOLD,
     margin: float = ANSWER_MARGIN, clarify_at: float = CLARIFY_THRESHOLD, scope_answer: float = SCOPE_ANSWER,
-    scope_clarify: float = SCOPE_CLARIFY,
+    scope_clarify: float = SCOPE_CLARIFY, misses: list[bool] | None = None,
 ) -> tuple[str, list[int]]:
     """Answer, clarify or decline, from the weighed entries (ids and P, most likely first) and the
     best one's evidence. Returns the mode and the positions chosen: the answer then up to 3 runners-up;
     the 2-3 entries to offer; or none. A question naming a number or a document the entry does not
-    hold is never answered with it. Plan passages (ids 'source:') are never offered: they have no question."""
+    hold is never answered with it. Plan passages (ids 'source:') are never offered: they have no question.
+    `misses`: per entry, whether it misses whom the question is about (a foreigner, a child, an
+    organisation): such an entry is neither answered nor offered."""
     if not ids:
         return "decline", []
-    offerable = [n for n, cid in enumerate(ids) if not cid.startswith("source:")]
-    runner_up = ps[1] if len(ps) > 1 else 0.0
-    blocked = best.get("number_miss", 0.0) > 0 or best.get("document_miss", 0.0) > 0
+    misses = misses or [False] * len(ids)
+    offerable = [n for n, cid in enumerate(ids) if not cid.startswith("source:") and not misses[n]]
+    runner_up = max((p for n, p in enumerate(ps[1:], 1) if not misses[n]), default=0.0)  # a rival answers the same case
+    blocked = best.get("number_miss", 0.0) > 0 or best.get("document_miss", 0.0) > 0 or misses[0]
     scope = best.get("scope", 1.0)
     if ps[0] >= answer_at and ps[0] - runner_up >= margin and scope >= scope_answer and not blocked:
         return "answer", [0] + [n for n in offerable if n != 0][:3]
     offered = offerable[:3]
-    if ps[0] >= clarify_at and scope >= scope_clarify and len(offered) >= 2:
+    if len(offered) == 1 and offered[0] == 0:
+        # the best fits the case and no other does: offer it with the next entry all the same
+        offered += [n for n, cid in enumerate(ids) if n and not cid.startswith("source:")][:1]
+    likeliest = ps[offered[0]] if misses[0] and offered else ps[0]
+    if likeliest >= clarify_at and scope >= scope_clarify and len(offered) >= 2:
         return "clarify", offered
     return "decline", []
 

@@ -40,6 +40,27 @@ _VERDICTS = frozenset(
     """co|duoc|van duoc|khong|khong nen|nen|dung|khong dung|khong duoc|khong can|can|khong an toan|an toan|
     tuyet doi khong|chua|chua chac|sai|phai|khong phai|co the|khong the|co nhung|duoc nhung""".replace("\n", "").split("|")
 )
+# Whom a question is about, when the rules differ by case (folded patterns): a foreigner, a child, an
+# organisation. An entry written for everybody does not answer "khai báo tạm trú cho người nước ngoài".
+# Each has two patterns: a narrow one for the question (the case it asks about: "cho tổ chức", not
+# "tổ chức ngày hội", not "yêu cầu doanh nghiệp xóa") and a broad one for the entry (it speaks of them).
+AUDIENCES: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    name: (re.compile(asked), re.compile(spoken))
+    for name, (asked, spoken) in {
+        "foreigner": (
+            r"\b(nguoi nuoc ngoai|nguoi ngoai quoc|ngoai kieu|quoc tich nuoc ngoai)\b",
+            r"\b(nguoi nuoc ngoai|nguoi ngoai quoc|ngoai kieu|quoc tich nuoc ngoai|khong quoc tich)\b",
+        ),
+        "child": (
+            r"\b(tre em|tre so sinh|tre nho|tre duoi|em be|chau be|con nho|con duoi|duoi (6|14|16|18) tuoi|chua du 14)\b",
+            r"\b(tre|em be|chau be|so sinh|khai sinh|hoc sinh|duoi \d+ tuoi|chua du \d+ tuoi|con (nho|em|cai|minh|toi))\b",
+        ),
+        "organisation": (
+            r"\b(cho|cua) (doanh nghiep|cong ty|to chuc|hop tac xa)\b|\b(tai khoan|dinh danh) (to chuc|doanh nghiep)\b",
+            r"\b(doanh nghiep|cong ty|to chuc|hop tac xa|co quan)\b",
+        ),
+    }.items()
+}
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # A document named by its number: 'Nghị quyết 57', 'NQ 57', '57-NQ/TW', 'Nghị định 69/2024/NĐ-CP', 'Luật số 20'.
 _DOCUMENT = re.compile(
@@ -67,6 +88,16 @@ def verdict(text: str) -> bool:
     return " ".join(fold_tokens(first)) in _VERDICTS if first else False
 
 
+def audiences(folded: str) -> set[str]:
+    """Whom a question asks about."""
+    return {name for name, (asked, _) in AUDIENCES.items() if asked.search(folded)}
+
+
+def spoken_of(folded: str) -> set[str]:
+    """Whom an entry speaks of."""
+    return {name for name, (_, spoken) in AUDIENCES.items() if spoken.search(folded)}
+
+
 def numbers(text: str) -> set[str]:
     return {n.replace(",", ".").rstrip(".") for n in _NUMBER.findall(text)}
 
@@ -85,6 +116,7 @@ class EntryFacts:
     numbers: frozenset[str]
     documents: frozenset[str]
     verdict: bool
+    audiences: frozenset[str] = frozenset()  # whom its question, phrasings or text speak of
 
 
 def entry_facts(title: str, alternatives: tuple[str, ...], text: str) -> EntryFacts:
@@ -96,4 +128,5 @@ def entry_facts(title: str, alternatives: tuple[str, ...], text: str) -> EntryFa
         numbers=frozenset(numbers(everything)),
         documents=frozenset(documents(everything)),
         verdict=verdict(text),
+        audiences=frozenset(spoken_of(everything)),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -111,6 +111,17 @@ class Escalation(Base):
     claimed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
     answered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
+    # the handoff (migration 0007_handoff): a follow-up code, due times, escalation upwards, satisfaction
+    code: Mapped[Optional[str]] = mapped_column(String(8), nullable=True, unique=True, index=True)  # 'K7P2QX' (bot.relay.codes)
+    origin_area: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)  # the area before moving up
+    due_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    reminded_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    overdue_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)  # moved up
+    first_answered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    rating: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # +1 / -1 after a team answer
+    rated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    # phone numbers the citizen wrote (the stored question is masked): shown only to the member who took it
+    contact: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
 
 
 class QuizPoll(Base):
@@ -164,6 +175,26 @@ class ProcessedMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
+class ChannelToken(Base):
+    """A channel's OAuth pair (the Zalo OA's access and single-use refresh token), one row per account,
+    rewritten in one transaction at each refresh so that a crash or a second worker never loses it.
+    `seed`: a hash of the refresh token from the settings this pair descends from (a new pair put in the
+    settings replaces the row); `last_error`/`failed_at`: the latest refresh that failed (the pair kept)."""
+
+    __tablename__ = "channel_tokens"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)  # the app id
+    access_token: Mapped[str] = mapped_column(Text, default="")
+    refresh_token: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    refresh_expires_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    seed: Mapped[str] = mapped_column(String(64), default="")
+    refreshed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    failed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 def get_or_create(s: Session, model: type, keys: dict[str, Any], **values: Any) -> tuple[Any, bool]:
     """The row of `model` with these unique `keys`, inserted with `values` when missing; (row, created).
 
@@ -182,8 +213,19 @@ def get_or_create(s: Session, model: type, keys: dict[str, Any], **values: Any) 
 
 __all__ = [
     "Base", "User", "Chat", "Subscription", "Conversation", "Escalation", "QuizPoll", "QuizAnswer",
-    "ProcessedMessage", "LabelledChoice", "get_or_create", "parse_id", "MAX_ID",
+    "ProcessedMessage", "LabelledChoice", "ChannelToken", "get_or_create", "parse_id", "MAX_ID",
 ]
+
+
+class QuestionVector(Base):
+    """A question's embedding, kept so the gaps report never embeds the same text twice (bot/admin/gaps.py)."""
+
+    __tablename__ = "question_vectors"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the text
+    embedder: Mapped[str] = mapped_column(String(128), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class RateSlot(Base):

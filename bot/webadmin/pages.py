@@ -1,4 +1,4 @@
-"""The web admin (FAQ entries, drafts, history, reports) and the team's web inbox, under /admin.
+"""The web admin (FAQ entries, drafts, history, reports, contests) and the team's web inbox, under /admin.
 
 Server-rendered HTML: every value goes through html.escape, the only style sheet is
 /static/admin.css and there is no script, so the web chat's strict CSP holds. Every page needs a
@@ -13,14 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import re
 import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Callable
 from urllib.parse import parse_qsl, quote, urlencode
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -31,11 +31,12 @@ from bot.admin.faq_store import FaqStore, ImportRejected, parse_row
 from bot.admin.reports import TZ, build_report, parse_period, sheets, write_chart, write_report
 from bot.channels.inbound import client_address, read_body
 from bot.conversation.service import ConversationService, FloodGuard
-from bot.conversation.types import OutgoingMessage
 from bot.relay import inbox, roles
 from bot.relay.commands import waiting_text
-from bot.relay.models import RelayMessage
-from bot.storage.models import Chat, User, parse_id
+from bot.relay.delivery import Notice, Pusher
+from sqlalchemy import select
+
+from bot.storage.models import Conversation, User, parse_id
 from bot.textnorm import fold
 from bot.webadmin import auth, texts as t
 from bot.webadmin.models import WebAccount, WebSession
@@ -48,7 +49,6 @@ PREFIX = "/admin"
 MAX_FORM_BYTES = 64 * 1024
 LOGIN_ATTEMPTS, LOGIN_WINDOW = 30, 300.0  # login POSTs per client address (bot.channels.inbound) per 5 minutes
 NO_STORE = {"Cache-Control": "no-store"}
-Pusher = Callable[[str, OutgoingMessage], Awaitable[bool]]  # (citizen's chat id, message) -> delivered
 
 
 def e(value) -> str:
@@ -63,7 +63,7 @@ class Ctx:
     account: WebAccount | None = None
     user: User | None = None
     role: str = "citizen"
-    pushes: list[tuple[str, OutgoingMessage, int]] = field(default_factory=list)  # channel, message, relay row
+    pushes: list[Notice] = field(default_factory=list)  # answers to push once the transaction committed
 
     @property
     def actor(self) -> str:
@@ -76,12 +76,14 @@ class WebAdmin:
         self.db = service.db
         self.store = FaqStore(knowledge_dir, service.db)
         self.cookie_secure = cookie_secure
-        self.pushers: dict[str, Pusher] = {}
         self.login_guard = FloodGuard(LOGIN_ATTEMPTS, LOGIN_WINDOW)  # besides the per-account lockout (auth.py)
+        from bot.webadmin.contest_pages import ContestPages  # it builds on this module's page helpers
 
-    def add_pusher(self, channel: str, pusher: Pusher) -> None:
-        """A running channel that can deliver an inbox answer to a citizen's chat now."""
-        self.pushers[channel] = pusher
+        self.contests = ContestPages(self)
+
+    def add_pusher(self, channel: str, pusher: Pusher, buttons: bool = True) -> None:
+        """A running channel that can deliver an inbox answer to a citizen's chat now (bot/relay/delivery.py)."""
+        self.service.delivery.add(channel, pusher, buttons)
 
     def routes(self) -> list[Route]:
         p, admin, team = PREFIX, "admin", "team"
@@ -96,11 +98,15 @@ class WebAdmin:
             Route(p + "/faq/save", self._wrap(self.faq_save, admin), methods=["POST"]),
             Route(p + "/faq/retire/{entry_id}", self._wrap(self.faq_retire, admin), methods=["POST"]),
             Route(p + "/history", self._wrap(self.history, admin), methods=["GET"]),
-            Route(p + "/history/rollback/{version}", self._wrap(self.rollback, admin), methods=["POST"]),
+            Route(p + "/history/rollback/{version}", self._wrap(self.rollback, admin), methods=["GET", "POST"]),
             Route(p + "/drafts", self._wrap(self.drafts, admin), methods=["GET"]),
             Route(p + "/drafts/reject/{draft_id}", self._wrap(self.draft_reject, admin), methods=["POST"]),
             Route(p + "/report", self._wrap(self.report, admin), methods=["GET"]),
             Route(p + "/report/file", self._wrap(self.report_file, admin), methods=["GET"]),
+            *self.contests.routes(self._wrap),
+            Route(p + "/disliked", self._wrap(self.disliked, admin), methods=["GET"]),
+            Route(p + "/disliked/{log_id:int}/phrasing", self._wrap(self.add_phrasing, admin), methods=["POST"]),
+            Route(p + "/gaps", self._wrap(self.gaps, admin), methods=["GET"]),
             Route(p + "/inbox", self._wrap(self.inbox, team), methods=["GET"]),
             Route(p + "/inbox/{esc_id:int}", self._wrap(self.question, team), methods=["GET"]),
             Route(p + "/inbox/{esc_id:int}/{action}", self._wrap(self.question_action, team), methods=["POST"]),
@@ -129,8 +135,7 @@ class WebAdmin:
                 return self._error(413, t.TOO_LARGE)
             ctx = Ctx(request, form)
             response = await self.db.run(self._guarded, handler, needs, ctx)
-            for channel, message, relay_id in ctx.pushes:
-                await self._push(channel, message, relay_id)
+            await self.service.delivery.push_all(ctx.pushes)  # a refused push stays kept for the citizen's next message
             return response
 
         return endpoint
@@ -152,22 +157,6 @@ class WebAdmin:
         if needs == "admin" and ctx.role != "admin":
             return self._error(403, t.FORBIDDEN_ROLE, ctx)
         return handler(ctx)
-
-    async def _push(self, channel: str, message: OutgoingMessage, relay_id: int) -> None:
-        """Deliver an inbox answer on the citizen's channel; if that fails, it waits for their next message."""
-        try:
-            delivered = await self.pushers[channel](message.chat_id, message)
-        except Exception:  # a platform outage must not lose the answer
-            log.exception("web inbox: delivering an answer on %s failed", channel)
-            delivered = False
-        if not delivered:
-            await self.db.run(self._undeliver, relay_id)
-
-    def _undeliver(self, relay_id: int) -> None:
-        with self.db.session() as s:
-            row = s.get(RelayMessage, relay_id)
-            if row is not None:
-                row.delivered = False
 
     def _secure(self, request: Request) -> bool:
         return request.url.scheme == "https" if self.cookie_secure == "auto" else self.cookie_secure in ("1", "true", "yes")
@@ -295,6 +284,9 @@ class WebAdmin:
                     return self._error(404, t.DRAFT_GONE.format(id=draft_id[:12]), ctx)
                 values = {"question": draft.question, "answer": draft.answer, "draft": str(draft.id)}
                 note = t.FAQ_FROM_DRAFT.format(id=draft.id, escalation=draft.escalation_id or "?", area=self.service.relay.area_name(draft.area))
+        elif ctx.request.query_params.get("question"):  # «Soạn mục FAQ» from a group of unanswered questions
+            values = {k: ctx.request.query_params.get(k, "")[:2000] for k in ("question", "alternatives")}
+            note = t.FAQ_FROM_GAP
         return self._faq_form(ctx, values, new=True, notice=note)
 
     def faq_edit(self, ctx: Ctx) -> Response:
@@ -381,12 +373,11 @@ class WebAdmin:
         entry = ctx.request.query_params.get("entry", "").strip()[:64] or None
         rows = ""
         for version, changes in self.store.history(50, entry):
-            what = ", ".join(f"{t.HISTORY_ACTIONS.get(c.action, c.action)} {c.entry_id}" for c in changes[:8])
-            what += f", … ({len(changes)})" if len(changes) > 8 else ""
-            when = _local(version.created_at)
-            button = self._form_html(f"{PREFIX}/history/rollback/{version.id}", f'<button class="secondary">{e(t.HISTORY_ROLLBACK)}</button>', ctx)
-            rows += (f"<tr><td class=num>{version.id}</td><td>{e(when)}</td><td>{e(version.actor)}</td><td>{e(version.summary)}</td>"
-                     f"<td>{e(what)}</td><td>{button}</td></tr>")
+            what = "".join(_change_html(c) for c in changes[:8])
+            what += e(t.HISTORY_MORE.format(count=len(changes))) if len(changes) > 8 else ""
+            link = f'<a href="{PREFIX}/history/rollback/{version.id}">{e(t.HISTORY_ROLLBACK)}</a>'
+            rows += (f"<tr><td class=num>{version.id}</td><td>{e(_local(version.created_at))}</td><td>{e(version.actor)}</td>"
+                     f"<td>{e(history_summary(version.summary))}</td><td>{what}</td><td>{link}</td></tr>")
         body = self._notice(notice) + (
             f'<form method="get" action="{PREFIX}/history"><label for="entry">{e(t.HISTORY_FILTER)}</label>'
             f'<input type="text" id="entry" name="entry" value="{e(entry or "")}"><button>{e(t.FAQ_SEARCH_BUTTON)}</button></form>'
@@ -394,9 +385,20 @@ class WebAdmin:
         return self._page(t.HISTORY_TITLE, body, ctx, nav="history")
 
     def rollback(self, ctx: Ctx) -> Response:
+        """GET: what a rollback would change, and a button to confirm it; POST with confirm: do it."""
         target = parse_id(ctx.request.path_params["version"])
         if target is None:
             return self._error(404, t.NOT_FOUND, ctx)
+        if ctx.request.method == "GET" or ctx.form.get("confirm") != "1":
+            touched = sorted({c.entry_id for version, changes in self.store.history(10_000) if version.id >= target for c in changes})
+            if not touched:
+                return self._error(404, t.NOT_FOUND, ctx)
+            body = (f"<p>{e(t.ROLLBACK_EXPLAIN.format(target=target, count=len(touched)))}</p><ul>"
+                    + "".join(f"<li>{e(x)}</li>" for x in touched[:50]) + "</ul>"
+                    + self._form_html(f"{PREFIX}/history/rollback/{target}", '<input type="hidden" name="confirm" value="1">'
+                                      f"<button>{e(t.ROLLBACK_CONFIRM)}</button>", ctx)
+                    + f'<p><a href="{PREFIX}/history">{e(t.ROLLBACK_CANCEL)}</a></p>')
+            return self._page(t.ROLLBACK_TITLE.format(target=target), body, ctx, nav="history")
         try:
             applied = self.store.rollback(target, ctx.actor)
         except LookupError:
@@ -468,6 +470,72 @@ class WebAdmin:
         headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{path.name}"'}
         return Response(content, media_type=media, headers=headers)
 
+    # -- 👎 answers and gaps ------------------------------------------------------------------------
+
+    def disliked(self, ctx: Ctx, notice: str = "") -> Response:
+        """Each 👎 on a bot answer: the question, the entry it was answered with, and one step to fix it."""
+        with self.db.session() as s:
+            logs = s.scalars(select(Conversation).where(Conversation.feedback == -1, Conversation.answered.is_(True))
+                             .order_by(Conversation.id.desc()).limit(50)).all()
+        rows = ""
+        for log in logs:
+            chunk = self.service.chunk(log.chunk_id) if log.chunk_id else None
+            entry = log.chunk_id.removeprefix("faq:") if log.chunk_id.startswith("faq:") else ""
+            answer = f"<strong>{e(chunk.title)}</strong><br>{e(chunk.text[:300])}" if chunk else e(t.DISLIKED_GONE)
+            actions = ""
+            if entry and chunk is not None:
+                actions = (f'<a href="{PREFIX}/faq/edit/{quote(entry)}">{e(t.DISLIKED_EDIT)}</a>'
+                           + self._form_html(f"{PREFIX}/disliked/{log.id}/phrasing",
+                                             f'<button class="secondary">{e(t.DISLIKED_ADD_PHRASING)}</button>', ctx))
+            rows += (f"<tr><td>{e(_local(log.created_at))}</td><td class=pre>{e(inbox.mask(log.question))}</td>"
+                     f"<td>{answer}</td><td>{e(entry)}</td><td>{actions}</td></tr>")
+        body = self._notice(notice) + f"<p>{e(t.DISLIKED_INTRO)}</p>"
+        body += _table(t.DISLIKED_COLUMNS, rows) if rows else f"<p>{e(t.DISLIKED_EMPTY)}</p>"
+        return self._page(t.DISLIKED_TITLE, body, ctx, nav="disliked")
+
+    def add_phrasing(self, ctx: Ctx) -> Response:
+        """One step: the 👎 question becomes another phrasing of the entry the bot chose (for a question that did mean
+        that entry but was answered with too little confidence or wording); versioned like every FAQ change."""
+        with self.db.session() as s:
+            log = s.get(Conversation, ctx.request.path_params["log_id"])
+            question, chunk_id = (inbox.mask(log.question), log.chunk_id) if log is not None else ("", "")
+        entry = next((x for x in self.store.entries() if f"faq:{x['id']}" == chunk_id), None)
+        if entry is None or not question.strip():
+            return self._error(404, t.NOT_FOUND, ctx)
+        if question in entry.get("alternatives", []) or question == entry["question"]:
+            return self.disliked(ctx, t.DISLIKED_ALREADY)
+        changed = {**entry, "alternatives": [*entry.get("alternatives", []), question[:300]]}
+        try:
+            applied = self.store.apply({entry["id"]: changed}, ctx.actor, f"web phrasing {entry['id']}")
+        except ImportRejected as exc:
+            return self.disliked(ctx, "; ".join(x.message for x in exc.errors))
+        return self.disliked(ctx, t.DISLIKED_ADDED.format(id=entry["id"], version=applied.version))
+
+    def gaps(self, ctx: Ctx) -> Response:
+        """The questions the bot did not answer well, grouped by meaning (bot/admin/gaps.py), each group with
+        «Soạn mục FAQ» prefilled from it."""
+        from bot.admin import gaps
+
+        since_text = ctx.request.query_params.get("since", "").strip()[:10]
+        try:
+            since = dt.datetime.combine(dt.date.fromisoformat(since_text), dt.time(), TZ) if since_text else None
+        except ValueError:
+            since, since_text = None, ""
+        engine = self.service.engine
+        with self.service._engine_lock:  # the engine's embedder is not shared across threads
+            found = gaps.gaps(self.db, engine.embedder, engine.embedder.id, since)
+        rows = ""
+        for c in found[:50]:
+            query = urlencode({"question": c.label, "alternatives": "\n".join(x for x in c.examples if x != c.label)})
+            rows += (f"<tr><td class=num>{c.size}</td><td class=pre>{e(c.label)}</td>"
+                     f"<td class=pre>{e(chr(10).join(c.examples))}</td>"
+                     f"<td>{e(', '.join(self.service.relay.area_name(a) for a in c.areas))}</td>"
+                     f'<td><a href="{PREFIX}/faq/new?{e(query)}">{e(t.GAPS_COMPOSE)}</a></td></tr>')
+        form = (f'<form method="get" action="{PREFIX}/gaps"><label for="since">{e(t.GAPS_SINCE)}</label>'
+                f'<input type="date" id="since" name="since" value="{e(since_text)}"><button>{e(t.REPORT_SHOW)}</button></form>')
+        body = form + f"<p>{e(t.GAPS_INTRO)}</p>" + (_table(t.GAPS_COLUMNS, rows) if rows else f"<p>{e(t.GAPS_EMPTY)}</p>")
+        return self._page(t.GAPS_TITLE, body, ctx, nav="gaps")
+
     # -- the team's inbox --------------------------------------------------------------------------
 
     def inbox(self, ctx: Ctx) -> Response:
@@ -485,8 +553,7 @@ class WebAdmin:
 
     @staticmethod
     def _status(esc, ctx: Ctx) -> str:
-        key = "mine" if esc.status == "claimed" and esc.claimed_by == ctx.user.id else esc.status
-        return messages.RELAY_STATUS.get(key, key)
+        return messages.RELAY_STATUS[inbox.status_key(esc, ctx.user.id)]
 
     def question(self, ctx: Ctx, notices: list[str] = ()) -> Response:
         esc_id = ctx.request.path_params["esc_id"]
@@ -497,41 +564,104 @@ class WebAdmin:
                 return self._error(404, t.NOT_FOUND, ctx)
             meta = t.QUESTION_META.format(area=relay.area_name(esc.area), waited=waiting_text(inbox.waited(esc.created_at)),
                                           status=self._status(esc, ctx))
+            if esc.due_at is not None:
+                meta += " · " + t.QUESTION_DUE.format(when=_local(esc.due_at))
             thread = "".join(f"<p><strong>{e(t.THREAD_AUTHORS.get(m.author, m.author))}:</strong> {e(inbox.mask(m.text))}</p>"
                              for m in inbox.thread(s, esc))
             question = inbox.mask(esc.question)
+            before = self._bot_before(s, esc)
+            contact = inbox.contact_for(esc, ctx.user)
+            turns = inbox.turns(s, esc)
+            closed = esc.status == "answered"
+            mine = esc.status == "claimed" and esc.claimed_by == ctx.user.id
         base = f"{PREFIX}/inbox/{esc_id}"
-        body = "".join(self._notice(n) for n in notices) + f"<p>{e(meta)}</p><p class=pre>{e(question)}</p><div class=thread>{thread}</div>"
-        body += self._form_html(f"{base}/claim", f"<button>{e(t.CLAIM)}</button>", ctx)
-        body += self._form_html(
-            f"{base}/reply", f'<label for="text">{e(t.REPLY_LABEL)}</label><textarea id="text" name="text" required></textarea>'
-            f"<button>{e(t.REPLY)}</button>", ctx)
-        body += self._form_html(f"{base}/savefaq", f'<button class="secondary">{e(t.SAVE_DRAFT)}</button>', ctx)
+        body = "".join(self._notice(n) for n in notices) + f"<p>{e(meta)}</p><p class=pre>{e(question)}</p>"
+        body += f'<p class="bot-before"><strong>{e(t.BOT_BEFORE)}:</strong> {e(before)}</p>'
+        if contact:
+            body += f'<p class="contact"><strong>{e(t.CONTACT)}:</strong> {e(contact)}</p>'
+        body += f"<div class=thread>{thread}</div>"
+        if closed:
+            body += f'<p class="closed">{e(t.CLOSED_NOTE)}</p>'
+        else:
+            if not mine:
+                body += self._form_html(f"{base}/claim", f"<button>{e(t.CLAIM)}</button>", ctx)
+            body += self._form_html(
+                f"{base}/reply", f'<label for="text">{e(t.REPLY_LABEL)}</label><textarea id="text" name="text" required></textarea>'
+                f"<button>{e(t.REPLY)}</button>", ctx)
+        if turns:
+            options = "".join(f'<option value="{p.number}"{" selected" if p is turns[-1] else ""}>'
+                              f'{e(t.TURN_OPTION.format(n=p.number, question=inbox.preview(p.question)[:80]))}</option>' for p in turns)
+            picker = (f'<label for="turn">{e(t.TURN_LABEL)}</label><select id="turn" name="turn">{options}</select>'
+                      if len(turns) > 1 else f'<input type="hidden" name="turn" value="{turns[0].number}">')
+            body += self._form_html(f"{base}/savefaq", picker + f'<button class="secondary">{e(t.SAVE_DRAFT)}</button>', ctx)
         return self._page(t.QUESTION_TITLE.format(id=esc_id), body, ctx, nav="inbox")
 
+    def _bot_before(self, s, esc) -> str:
+        """What the bot had answered the citizen before they asked the team."""
+        log = s.get(Conversation, esc.conversation_id) if esc.conversation_id else None
+        if log is None:
+            return t.BOT_NOT_ASKED
+        chunk = self.service.chunk(log.chunk_id) if log.chunk_id else None
+        if log.answered and chunk is not None:
+            return t.BOT_ANSWERED.format(title=chunk.title)
+        offered = [c.get("question", "") for c in (log.candidates or [])][:3]
+        return t.BOT_CLARIFIED.format(titles="; ".join(offered)) if offered else t.BOT_DECLINED
+
     def question_action(self, ctx: Ctx) -> Response:
+        """Claim, reply or save a draft through the chat relay's own code; the page says what happened in its
+        own words (the relay's chat texts name chat commands)."""
         esc_id, action = str(ctx.request.path_params["esc_id"]), ctx.request.path_params["action"]
         relay = self.service.relay
         with self.db.session() as s:
             if action == "claim":
                 out = relay.claim(s, ctx.user, esc_id)
+                done = t.CLAIM_DONE if out[0].text.startswith(_prefix(messages.RELAY_CLAIMED)) else ""
             elif action == "savefaq":
-                out = relay.save_draft(s, ctx.user, esc_id)
+                out = relay.save_draft(s, ctx.user, esc_id, ctx.form.get("turn", "")[:4])
+                saved = re.search(r"\d+", out[0].text) if out[0].text.startswith(_prefix(messages.RELAY_SAVEFAQ_DONE)) else None
+                done = t.DRAFT_SAVED.format(id=saved.group()) if saved else ""
             elif action == "reply" and ctx.form.get("text", "").strip():
-                esc = inbox.visible(s, esc_id, roles.areas_of(s, ctx.user))
-                chat = s.get(Chat, esc.chat_id) if esc is not None else None
-                channel = chat.channel if chat is not None and chat.channel in self.pushers else auth.CHANNEL
-                out = relay.reply(s, ctx.user, esc_id, ctx.form["text"], channel, buttons=channel != "zalo")
-                s.flush()
-                relayed = [m for m in out if m.chat_id]
-                if relayed:
-                    row = s.scalar(select(RelayMessage.id).where(RelayMessage.escalation_id == int(esc_id)).order_by(RelayMessage.id.desc()))
-                    ctx.pushes += [(channel, m, row) for m in relayed]
+                out = relay.reply(s, ctx.user, esc_id, ctx.form["text"], auth.CHANNEL, pushes=ctx.pushes)
+                answered = out[0].text.startswith((_prefix(messages.RELAY_REPLY_SENT), _prefix(messages.RELAY_REPLY_QUEUED)))
+                done = (t.REPLY_PUSHED if ctx.pushes else t.REPLY_KEPT) if answered else ""
             elif action == "reply":
-                out = [OutgoingMessage(messages.RELAY_REPLY_USAGE)]
+                out, done = [], t.REPLY_EMPTY
             else:
                 return self._error(404, t.NOT_FOUND, ctx)
-        return self.question(ctx, [m.text for m in out if not m.chat_id])
+        return self.question(ctx, [done or m.text for m in out[:1]] if out else [done])
+
+
+def history_summary(summary: str) -> str:
+    """A version's summary (kept in English for operators) in Vietnamese for the history page."""
+    for pattern, text in t.HISTORY_SUMMARIES:
+        if match := re.fullmatch(pattern, summary):
+            return text.format(*match.groups())
+    return summary
+
+
+def _change_html(change) -> str:
+    """One entry's change: what it was, what it became, field by field (the fields people read)."""
+    head = f"<strong>{e(t.HISTORY_ACTIONS.get(change.action, change.action))} {e(change.entry_id)}</strong>"
+    before, after = change.before or {}, change.after or {}
+    lines = []
+    for key, label in t.HISTORY_FIELDS.items():
+        old, new = _field_text(before.get(key)), _field_text(after.get(key))
+        if old != new:
+            lines.append(f"<li>{e(label)}: " + (f"<del>{e(old)}</del> " if old else "") + (f"→ <ins>{e(new)}</ins>" if new else "") + "</li>")
+    return f'<div class="change">{head}<ul>{"".join(lines)}</ul></div>'
+
+
+def _field_text(value) -> str:
+    if isinstance(value, list):
+        return "; ".join(map(str, value))
+    if isinstance(value, dict):
+        return " ".join(str(v) for v in value.values())
+    return "" if value is None else str(value)
+
+
+def _prefix(template: str) -> str:
+    """The fixed start of a chat text (before its first field), to tell which outcome the relay returned."""
+    return template.split("{")[0]
 
 
 def _haystack(entry: dict) -> str:
@@ -565,8 +695,10 @@ def _local(when: dt.datetime) -> str:
 
 def pusher_for(name: str, channel) -> Pusher | None:
     """How a running channel delivers an inbox answer to a chat: Telegram sends the message (with its
-    follow-up button), Zalo the text; other channels (the web chat) cannot push."""
+    follow-up button), the Zalo OA the message, the Zalo Bot Platform the text; other channels (the web chat) cannot push."""
     if name == "telegram":
+        return lambda chat_id, out: channel.send(chat_id, out)
+    if name == "zalo_oa":  # the OA shows buttons (up to 5; more come numbered)
         return lambda chat_id, out: channel.send(chat_id, out)
     if name == "zalo":
         return lambda chat_id, out: channel.send(chat_id, out.text)

@@ -67,7 +67,7 @@
       if (busy) return;
       var kind = button.data.split(":")[0];
       // one vote, one quiz answer, one pick among the candidates, one «Xem tiếp» per screen
-      if (kind === "fb" || kind === "qa" || kind === "cand" || kind === "more") {
+      if (kind === "fb" || kind === "qa" || kind === "cand" || kind === "more" || kind === "ct") {
         group.querySelectorAll("button").forEach(function (other) {
           if (other.dataset.kind === kind) other.disabled = true;
         });
@@ -108,6 +108,26 @@
       group.appendChild(line);
     });
     div.appendChild(group);
+    if (message.quiz && message.quiz.seconds > 0) countdown(div, group, message.quiz.seconds);
+  }
+
+  // a timed (contest) question: the seconds left, then the buttons are disabled
+  function countdown(div, group, seconds) {
+    var line = document.createElement("p");
+    line.className = "countdown";
+    line.setAttribute("aria-live", "off");
+    div.insertBefore(line, group);
+    var end = Date.now() + seconds * 1000;
+    function tick() {
+      var left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
+      line.textContent = left > 0 ? say.countdown.replace("{s}", String(left)) : say.timeup;
+      if (left > 0 && !group.querySelector("button:disabled")) {
+        setTimeout(tick, 1000);
+      } else if (left <= 0) {
+        group.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+      }
+    }
+    tick();
   }
 
   function setBusy(on) {

@@ -1,14 +1,14 @@
 """web chat as a live channel: every message to and from a web visitor, for its history and live stream
 
 Revision ID: 0008_web_live
-Revises: 0005_one_head
+Revises: 0007_handoff (briefed as 0005_one_head; relinked after merging main)
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0008_web_live"
-down_revision = "0005_one_head"
+down_revision = "0007_handoff"  # relinked after merging main (briefed: 0005_one_head)
 branch_labels = None
 depends_on = None
 
