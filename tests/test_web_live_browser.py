@@ -89,7 +89,7 @@ def test_team_answer_and_campaign_arrive_live_and_stay_after_a_reload(service, f
         expect(log.locator(".bot").last).to_contain_text("Bác ở xã, phường hay tỉnh nào?")  # the area is asked for
         log.locator(".bot").last.get_by_role("button", name="tỉnh Điện Biên").click()
         ack = log.locator(".bot").last
-        expect(ack).to_contain_text("Tổ công nghệ số cộng đồng (mã #")
+        expect(ack).to_contain_text("Đã gửi câu hỏi #")
         esc_id = int(re.search(r"#(\d+)", ack.inner_text())[1])
 
         # The team member on Telegram is told, with the question and its number, and answers there.
