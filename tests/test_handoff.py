@@ -12,6 +12,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from bot.conversation import web_messages
 from bot.conversation.service import ConversationService
 from bot.relay import inbox
 from bot.relay.models import RelayMessage
@@ -129,6 +130,12 @@ def test_a_question_is_followed_by_its_code_on_another_channel_claimed_answered_
         answer = next(m for m in out if m.chat_id == "citizen-1")
         assert [b.data for b in answer.buttons[0]] == [f"ra:{esc_id}:1", f"ra:{esc_id}:-1"]
         (rated,) = send(service, "citizen-1", kind="button", data=f"ra:{esc_id}:-1")
+    elif asked_on == "web":  # the web chat: the answer is in the visitor's chat at once (history and open pages)
+        with db.session() as s:
+            answer = web_messages.history(s, "citizen-1")[-1]
+        assert answer["from"] == "team" and "giấy khai sinh" in answer["text"]
+        assert [b["data"] for b in answer["buttons"][0]] == [f"ra:{esc_id}:1", f"ra:{esc_id}:-1"]
+        (rated,) = send(service, "citizen-1", kind="button", data=f"ra:{esc_id}:-1", channel=asked_on)
     else:  # another channel: the answer waits and arrives with the citizen's next message (numbered on Zalo)
         arrived = send(service, "citizen-1", text="alo", channel=asked_on, **zalo)
         assert "giấy khai sinh" in arrived[0].text
