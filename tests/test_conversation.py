@@ -4,7 +4,7 @@ import itertools
 import os
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot import messages
 from bot.areas import load_areas
@@ -14,6 +14,7 @@ from bot.knowledge.models import QuizQuestion
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Escalation, QuizAnswer, Subscription, User
 from tests.conftest import KNOWLEDGE
+from tests.pg import fresh_database
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 QUIZ = [
@@ -39,10 +40,10 @@ def db(request, tmp_path):
         return
     if not postgres_available():
         pytest.fail(f"PostgreSQL is not reachable at {PG_URL}; .ci/run starts it (see README)")
-    database = Database(PG_URL, run_migrations=False)
-    with database.engine.begin() as c:
-        c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    yield Database(PG_URL)
+    with fresh_database("conversation") as url:  # a database of its own: other runs may share the server
+        database = Database(url)
+        yield database
+        database.engine.dispose()
 
 
 @pytest.fixture
