@@ -206,9 +206,8 @@ class EventStream:
             carrier = Response()
             self.live.set_cookie(carrier, visitor, request)
             headers += [(k, v) for k, v in carrier.raw_headers if k == b"set-cookie"]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        sent: set[int] = set()
-        await send({"type": "http.response.body", "body": b"retry: 3000\n\n", "more_body": True})
+        # Where "from now on" starts is read before the stream opens: a message committed once the
+        # client sees the stream open is newer than it, so it arrives (it is queued: subscribed above).
         resume = last_event_id(dict(request.headers), dict(request.query_params))
         try:  # what the page missed; without an id to resume from, only what comes from now on
             missed = [] if fresh else await self.live.db.run(self.live.missed, visitor, resume)
@@ -216,6 +215,9 @@ class EventStream:
             missed = []  # the live part still works; the page has its history
         if resume is None:
             resume, missed = (missed[-1]["id"] if missed else 0), []
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        sent: set[int] = set()
+        await send({"type": "http.response.body", "body": b"retry: 3000\n\n", "more_body": True})
         for message in missed:
             sent.add(message["id"])
             await send({"type": "http.response.body", "body": _event(message), "more_body": True})
