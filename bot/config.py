@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     escalation_work_days: str = "1-5"  # ISO weekdays: 1 Monday … 7 Sunday
     escalation_remind_hours: float = 2.0  # remind the area's team this many working hours before the due time
     escalation_check_seconds: float = 60.0  # how often the watch looks for questions to remind or move up
+    # local days off on top of knowledge/holidays.yaml: "2026-12-24,2027-02-03..2027-02-05"
+    escalation_extra_holidays: str = ""
 
     # web chat (WEB_PORT=0 disables it)
     web_host: str = "127.0.0.1"
@@ -110,6 +112,14 @@ class Settings(BaseSettings):
         parse = {"escalation_sla_hours": sla.parse_hours, "escalation_work_hours": sla.parse_windows,
                  "escalation_work_days": sla.parse_days}[info.field_name]
         parse(value)  # ValueError names the bad part
+        return value
+
+    @field_validator("escalation_extra_holidays")
+    @classmethod
+    def _extra_holidays(cls, value: str) -> str:
+        from bot.relay import sla
+
+        sla.parse_dates(value)  # ValueError names the bad day
         return value
 
     @field_validator("zalo_oa_campaign_window_hours")
