@@ -344,6 +344,7 @@ REPORT_SHEETS = {
     "quiz": "Câu đố",
     "contests": "Cuộc thi",
     "handoff": "Cán bộ trả lời theo khu vực",
+    "clusters": "Chủ đề còn thiếu",
 }
 REPORT_METRICS = {
     "asked": "Số câu hỏi",
@@ -370,6 +371,8 @@ REPORT_COLUMNS = {
     "escalated": "Câu hỏi chuyển cán bộ", "median_minutes": "Thời gian đến câu trả lời đầu (trung vị, phút)",
     "p90_minutes": "Thời gian đến câu trả lời đầu (90% câu hỏi, phút)", "within_sla": "Trả lời đúng hạn (%)",
     "satisfied": "Người hỏi hài lòng (% 👍)",
+    "rank": "Hạng", "label": "Câu hỏi tiêu biểu", "times_asked": "Số lượt hỏi", "areas": "Khu vực",
+    "example": "Ví dụ {n}",
 }
 REPORT_NO_AREA = "chưa rõ khu vực"
 REPORT_CHART_TIMELINE = "Câu hỏi theo thời gian"
