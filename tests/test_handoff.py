@@ -395,3 +395,31 @@ def test_an_answered_question_reopened_after_its_due_time_is_not_moved_up(servic
     with db.session() as s:
         esc = s.get(Escalation, esc_id)
         assert esc.area == "quang-ngai/dak-bla" and esc.overdue_at is None and esc.status == "open"
+
+
+# -- 👎 on a team answer: in the admins' 👎 queue, marked as the team's ---------------------------------
+
+
+def test_a_thumbs_down_on_a_team_answer_is_in_the_admins_queue_as_a_team_answer(service, db):
+    from bot.admin import disliked
+
+    give(db, "team-db", "team", "dien-bien")
+    answered = send(service, "citizen-2", text="lam sao tra tien bang ma qr")  # the bot answers; 👎 on it
+    log_id = next(b.data for m in answered for row in m.buttons for b in row if b.data.startswith("fb:")).split(":")[1]
+    send(service, "citizen-2", kind="button", data=f"fb:{log_id}:-1")
+    esc_id, _, _ = escalate(service, "citizen-1", "Nhờ cán bộ gọi lại số 0912 345 678 về VNeID", "telegram", area="dien bien")
+    send(service, "team-db", "traloi", f"{esc_id} Bác ra công an xã nhé.")
+    send(service, "citizen-1", "canbo", f"#{esc_id} còn mức 2 thì sao?")
+    send(service, "team-db", "traloi", f"{esc_id} Mức 2 cũng làm ở công an xã.")
+    with db.session() as s:
+        assert [r.kind for r in disliked.queue(s)] == ["bot"]  # not rated yet: only the bot's answer
+    send(service, "citizen-1", kind="button", data=f"ra:{esc_id}:1")
+    send(service, "citizen-1", kind="button", data=f"ra:{esc_id}:-1")  # changed to 👎
+    with db.session() as s:
+        team, bot = disliked.queue(s)
+    assert team.team and team.kind == "team" and team.escalation_id == esc_id and team.area == "dien-bien"
+    assert team.answer == "Mức 2 cũng làm ở công an xã." and "0912" not in team.question and "VNeID" in team.question
+    assert not bot.team and bot.log_id == int(log_id) and bot.chunk_id.startswith("faq:") and bot.escalation_id is None
+    send(service, "citizen-1", kind="button", data=f"ra:{esc_id}:1")  # back to 👍: out of the queue
+    with db.session() as s:
+        assert [r.kind for r in disliked.queue(s)] == ["bot"]
