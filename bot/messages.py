@@ -396,7 +396,7 @@ CONTEST_ABOUT = {
 }
 CONTEST_YES, CONTEST_NO = "có", "không"
 
-# --- admins: FAQ entries by chat (/themfaq) and the team's drafts (bot/admin/chat_faq.py) ---
+# --- admins: FAQ entries by chat (/themfaq) and the team's drafts (bot/relay/faq_chat.py) ---
 FAQ_ADMIN_HELP = (
     "\n• /themfaq: thêm câu hỏi thường gặp từng bước. /huy: dừng giữa chừng.\n"
     "• /banthao: bản nháp của tổ chờ duyệt. /duyetfaq <số>: duyệt. /tuchoifaq <số>: từ chối."

@@ -257,7 +257,7 @@ def write_and_read_clusters(report, where) -> list[list]:
     """The sheet as written to the workbook (no cell a formula) and to CSV (a formula-like cell quoted)."""
     import csv
 
-    from bot.admin.exports import csv_value
+    from bot.spreadsheet import csv_value
 
     xlsx = write_report(report, where / "out")[0]
     sheet = load_workbook(xlsx)[m.REPORT_SHEETS["clusters"]]

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.privacy import mask
 from bot.relay import inbox
 from bot.relay.models import RelayMessage
-from bot.relay.roles import aware
+from bot.vntime import aware
 from bot.storage.models import Conversation, Escalation
 
 LIMIT = 50
@@ -43,13 +44,13 @@ def queue(s: Session, limit: int = LIMIT) -> list[Disliked]:
     """The newest `limit` 👎 of both kinds, newest first."""
     logs = s.scalars(select(Conversation).where(Conversation.feedback == -1, Conversation.answered.is_(True))
                      .order_by(Conversation.id.desc()).limit(limit)).all()
-    rows = [Disliked(BOT, aware(log.created_at), inbox.mask(log.question), chunk_id=log.chunk_id or "", log_id=log.id)
+    rows = [Disliked(BOT, aware(log.created_at), mask(log.question), chunk_id=log.chunk_id or "", log_id=log.id)
             for log in logs]
     rated = s.scalars(select(Escalation).where(Escalation.rating == -1)
                       .order_by(Escalation.rated_at.desc(), Escalation.id.desc()).limit(limit)).all()
     for esc in rated:
         when = aware(esc.rated_at or esc.first_answered_at or esc.created_at)
-        rows.append(Disliked(TEAM, when, inbox.mask(esc.question), escalation_id=esc.id, answer=_rated_answer(s, esc, when),
+        rows.append(Disliked(TEAM, when, mask(esc.question), escalation_id=esc.id, answer=_rated_answer(s, esc, when),
                              area=esc.area or ""))
     return sorted(rows, key=lambda r: r.at, reverse=True)[:limit]
 

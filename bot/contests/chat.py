@@ -27,18 +27,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import messages as m
-from bot.areas import ALL, Area, find_area
+from bot.areas import Area, find_area
 from bot.contests import service as cs
 from bot.contests.models import (
     AREA, DONE, NAME, PHONE, PREDICTION, QUESTIONS, RULES, Contest, ContestEntry, ContestRound,
 )
-from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
+from bot.chat.numbering import LETTERS
+from bot.chat.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import QuizQuestion
 from bot.storage.models import Chat, QuizPoll, User, parse_id
 from bot.textnorm import fold
 
 COMMANDS = ("thi", "cuocthi", "contest")
-LETTERS = "ABCD"
 NAME_CHARS = 40
 MAX_AREA_BUTTONS = 20
 POLL_PREFIX = "contest:"

@@ -19,7 +19,7 @@ from typing import Awaitable, Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from bot.conversation.types import OutgoingMessage
+from bot.chat.types import OutgoingMessage
 
 log = logging.getLogger(__name__)
 Pusher = Callable[[str, OutgoingMessage], Awaitable[bool]]  # (chat id on its channel, message) -> delivered

@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.areas import ALL
-from bot.conversation.types import OutgoingMessage
+from bot.chat.types import OutgoingMessage
 from bot.knowledge.models import KnowledgeError
 from bot.relay import inbox
 from bot.relay.delivery import Notice
 from bot.relay.models import RelayMessage
-from bot.relay.roles import aware
+from bot.vntime import aware
 from bot.storage.models import Chat, Escalation
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
