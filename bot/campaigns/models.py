@@ -12,7 +12,7 @@ from bot.storage.columns import UtcDateTime
 from bot.storage.models import Base, utcnow
 
 # Outbox row states. pending -> sending (claimed, leased) -> sent | pending (retry) | failed | blocked
-# | skipped (the platform would not take it: web chat, Zalo outside its window) | cancelled.
+# | skipped (the platform would not take it: outside the channel's push rule) | cancelled.
 PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED, CANCELLED = (
     "pending", "sending", "sent", "failed", "blocked", "skipped", "cancelled")
 
@@ -29,7 +29,7 @@ class Campaign(Base):
     run_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
     cron: Mapped[str] = mapped_column(String(64), default="")
     area: Mapped[str] = mapped_column(String(128), default="all")
-    channel: Mapped[str] = mapped_column(String(16), default="all")  # telegram | zalo | web | all
+    channel: Mapped[str] = mapped_column(String(16), default="all")  # a channel name (bot/channels/registry.py) | all
     reveal_minutes: Mapped[int] = mapped_column(Integer, default=0)  # quiz: answer shown this long after
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused | cancelled
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)

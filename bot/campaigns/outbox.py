@@ -5,7 +5,7 @@ user ids, so memory does not grow with the audience. Claiming is one UPDATE … 
 FOR UPDATE SKIP LOCKED) … RETURNING, so several sender processes on PostgreSQL never take the same row
 (on SQLite the single statement is atomic under the database write lock).
 
-Exactly once per chat: the audience is one row per chat (a Telegram group where 30 members subscribed
+Exactly once per chat: the audience is one row per chat (a group chat where 30 members subscribed
 gets one copy), (run_id, chat_id) is unique. A claimed row is leased; the sender renews the lease of
 every row it holds (`renew`) while the row waits for its rate slot or its answer, so `recover` only
 re-queues rows whose sender is gone. `finish` is fenced by the attempt number: an outcome is recorded

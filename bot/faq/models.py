@@ -18,7 +18,7 @@ class FaqVersion(Base):
     __tablename__ = "faq_versions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    actor: Mapped[str] = mapped_column(String(96))  # 'cli:alice', 'telegram:123'
+    actor: Mapped[str] = mapped_column(String(96))  # 'cli:alice', '<channel>:123'
     summary: Mapped[str] = mapped_column(String(200), default="")  # 'import faq.xlsx', 'rollback to before 3'
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 

@@ -19,7 +19,7 @@ from bot import messages
 from bot.relay.faq_chat import FaqChat
 from bot.faq.store import FaqStore
 from bot.areas import ALL, Area, area_code
-from bot.channels import web_messages
+from bot.channels import registry, web_messages
 from bot.chat.types import Button, IncomingMessage, OutgoingMessage
 from bot.knowledge.models import Chunk
 from bot.chat.numbering import numbered, remember
@@ -344,7 +344,8 @@ class Relay:
         if not arg:
             return [OutgoingMessage(messages.RELAY_JOIN_USAGE)]
         if msg.channel in roles.NO_ROLE_CHANNELS:
-            return [OutgoingMessage(messages.RELAY_JOIN_WRONG_CHANNEL)]
+            labels = [registry.get(n).label for n in registry.team_channels()]
+            return [OutgoingMessage(messages.RELAY_JOIN_WRONG_CHANNEL.format(channels=" hoặc ".join(labels)))]
         invite = roles.redeem(s, arg.split()[0], user)
         if invite is None:
             return [OutgoingMessage(messages.RELAY_JOIN_BAD)]
@@ -356,7 +357,7 @@ class Relay:
         role = parts[1].lower() if len(parts) > 1 else None
         area = area_code(self.areas, parts[2]) if len(parts) > 2 else None
         if not external_id or (role and role not in roles.ROLES) or (len(parts) > 2 and area is None):
-            return [OutgoingMessage(messages.RELAY_REVOKE_USAGE)]
+            return [OutgoingMessage(messages.RELAY_REVOKE_USAGE.format(example=registry.team_channels()[0]))]
         target = roles.find_user(s, channel, external_id)
         if target is not None and target.id == user.id:
             return [OutgoingMessage(messages.RELAY_REVOKE_SELF)]

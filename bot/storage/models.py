@@ -177,7 +177,7 @@ class ProcessedMessage(Base):
 
 
 class ChannelToken(Base):
-    """A channel's OAuth pair (the Zalo OA's access and single-use refresh token), one row per account,
+    """A channel's OAuth pair (an Official Account's access and single-use refresh token), one row per account,
     rewritten in one transaction at each refresh so that a crash or a second worker never loses it.
     `seed`: a hash of the refresh token from the settings this pair descends from (a new pair put in the
     settings replaces the row); `last_error`/`failed_at`: the latest refresh that failed (the pair kept)."""
