@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.areas import ALL
+from bot.channels import registry
 from bot.chat.types import OutgoingMessage
+from bot.config import parse_dates
 from bot.knowledge.models import KnowledgeError
 from bot.relay import inbox
 from bot.relay.delivery import Notice
@@ -35,7 +37,6 @@ from bot.storage.models import Chat, Escalation
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY_NAMES = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 _WINDOW = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*-\s*(\d{1,2})(?::(\d{2}))?\s*$")
-NOTIFIED_CHANNELS = ("telegram", "zalo", "zalo_oa")  # where the bot reaches a team member (not the web pages)
 HOLIDAYS_FILE = "holidays.yaml"  # in the knowledge directory
 DAY_KINDS = ("holiday", "workday")  # a day off on a working weekday; a weekend day worked in exchange (làm bù)
 LOOKAHEAD_DAYS = 60  # how far next_open looks for a working window (Tết and its weekends are 9 days)
@@ -98,26 +99,6 @@ def parse_hours(text: str) -> tuple[float, dict[str, float]]:
     if default is None:
         raise ValueError("ESCALATION_SLA_HOURS: give the default number of working hours first, e.g. 8")
     return default, per_area
-
-
-def _date(text: str, what: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"{what} {text.strip()!r}: use a date like 2026-12-24, or a range 2027-02-03..2027-02-12") from None
-
-
-def parse_dates(text: str, what: str = "ESCALATION_EXTRA_HOLIDAYS") -> frozenset[dt.date]:
-    """'2026-12-24,2027-02-03..2027-02-05' -> those days (a range includes both ends); '' -> none."""
-    days: set[dt.date] = set()
-    for part in filter(None, (p.strip() for p in str(text).split(","))):
-        first, sep, last = part.partition("..")
-        start = _date(first, what)
-        end = _date(last, what) if sep else start
-        if not start <= end or (end - start).days > 366:
-            raise ValueError(f"{what} {part!r}: a range goes forward and covers at most a year")
-        days.update(start + dt.timedelta(days=i) for i in range((end - start).days + 1))
-    return frozenset(days)
 
 
 @dataclass(frozen=True)
@@ -341,7 +322,7 @@ def _to_team(s: Session, esc: Escalation, area: str, text: str, only_claimer: bo
     commune's: a commune team does not cover its province); `only_claimer`: the one who took it, if reachable;
     `admins`: the on-duty members covering every area too, whatever `only_claimer` says."""
     members, everywhere = [], []
-    for channel in NOTIFIED_CHANNELS:
+    for channel in registry.team_channels():  # where the bot reaches a team member (not the web pages)
         members += inbox.on_duty_members(s, area, channel, exclude=esc.user_id)
         if admins:
             everywhere += inbox.on_duty_members(s, ALL, channel, exclude=esc.user_id)
