@@ -20,7 +20,8 @@ from bot.knowledge.models import KnowledgeError
 from bot.relay.sla import TZ, Schedule, load_holidays, parse_dates, parse_days, parse_hours, parse_windows
 from bot.relay.watch import SlaWatch
 from bot.storage.models import Escalation
-from tests.test_relay import AREAS, database_fixture, give, send
+from tests.chat_helpers import AREAS, give, send
+from tests.pg import database_fixture
 
 db = database_fixture("handoff_test")
 CODE = re.compile(r"Mã câu hỏi: ([A-Z0-9]{6})\b")

@@ -10,6 +10,7 @@ transport owns the platform: its requests, its error codes, the gap it wants bet
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 import httpx
@@ -17,8 +18,24 @@ import httpx
 from bot import messages
 from bot.chat.numbering import LETTERS
 
-# How one send went (the outbox rows' states of the same names: bot/campaigns/models.py).
-SENT, PENDING, BLOCKED, FAILED, SKIPPED = "sent", "pending", "blocked", "failed", "skipped"
+
+
+class Status(StrEnum):
+    """An outbox row's state (bot/campaigns/models.py): pending -> sending (claimed, leased) -> sent | pending
+    (retry) | failed | blocked (the chat refused the bot: unsubscribed) | skipped (the platform would not take it,
+    or the channel's push rule said no) | cancelled. A transport's `Outcome` is one of sent, pending, blocked,
+    failed, skipped."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+SENT, PENDING, BLOCKED, FAILED, SKIPPED = Status.SENT, Status.PENDING, Status.BLOCKED, Status.FAILED, Status.SKIPPED
 
 
 @dataclass(frozen=True)
