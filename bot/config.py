@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
 from functools import lru_cache
@@ -40,6 +41,8 @@ class Settings(BaseSettings):
     escalation_work_days: str = "1-5"  # ISO weekdays: 1 Monday … 7 Sunday
     escalation_remind_hours: float = 2.0  # remind the area's team this many working hours before the due time
     escalation_check_seconds: float = 60.0  # how often the watch looks for questions to remind or move up
+    # local days off on top of knowledge/holidays.yaml: "2026-12-24,2027-02-03..2027-02-05"
+    escalation_extra_holidays: str = ""
 
     # web chat (WEB_PORT=0 disables it)
     web_host: str = "127.0.0.1"
@@ -112,6 +115,12 @@ class Settings(BaseSettings):
         parse(value)  # ValueError names the bad part
         return value
 
+    @field_validator("escalation_extra_holidays")
+    @classmethod
+    def _extra_holidays(cls, value: str) -> str:
+        parse_dates(value)  # ValueError names the bad day
+        return value
+
     @field_validator("zalo_oa_campaign_window_hours")
     @classmethod
     def _oa_window(cls, value: float) -> float:
@@ -152,6 +161,27 @@ def trusted_networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IP
             except ValueError:
                 raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
     return tuple(networks)
+
+
+def _date(text: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{what} {text.strip()!r}: use a date like 2026-12-24, or a range 2027-02-03..2027-02-12") from None
+
+
+def parse_dates(text: str, what: str = "ESCALATION_EXTRA_HOLIDAYS") -> frozenset[dt.date]:
+    """'2026-12-24,2027-02-03..2027-02-05' -> those days (a range includes both ends); '' -> none; ValueError names
+    a bad part (used by bot.relay.sla for the team's local days off)."""
+    days: set[dt.date] = set()
+    for part in filter(None, (p.strip() for p in str(text).split(","))):
+        first, sep, last = part.partition("..")
+        start = _date(first, what)
+        end = _date(last, what) if sep else start
+        if not start <= end or (end - start).days > 366:
+            raise ValueError(f"{what} {part!r}: a range goes forward and covers at most a year")
+        days.update(start + dt.timedelta(days=i) for i in range((end - start).days + 1))
+    return frozenset(days)
 
 
 class SettingsError(ValueError):
