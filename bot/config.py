@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import re
 from functools import lru_cache
@@ -10,6 +9,8 @@ from pathlib import Path
 
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.worktime import parse_dates, parse_days, parse_hours, parse_windows
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,10 +109,8 @@ class Settings(BaseSettings):
     @field_validator("escalation_sla_hours", "escalation_work_hours", "escalation_work_days")
     @classmethod
     def _schedule(cls, value: str, info) -> str:
-        from bot.relay import sla
-
-        parse = {"escalation_sla_hours": sla.parse_hours, "escalation_work_hours": sla.parse_windows,
-                 "escalation_work_days": sla.parse_days}[info.field_name]
+        parse = {"escalation_sla_hours": parse_hours, "escalation_work_hours": parse_windows,
+                 "escalation_work_days": parse_days}[info.field_name]
         parse(value)  # ValueError names the bad part
         return value
 
@@ -161,27 +160,6 @@ def trusted_networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IP
             except ValueError:
                 raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
     return tuple(networks)
-
-
-def _date(text: str, what: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"{what} {text.strip()!r}: use a date like 2026-12-24, or a range 2027-02-03..2027-02-12") from None
-
-
-def parse_dates(text: str, what: str = "ESCALATION_EXTRA_HOLIDAYS") -> frozenset[dt.date]:
-    """'2026-12-24,2027-02-03..2027-02-05' -> those days (a range includes both ends); '' -> none; ValueError names
-    a bad part (used by bot.relay.sla for the team's local days off)."""
-    days: set[dt.date] = set()
-    for part in filter(None, (p.strip() for p in str(text).split(","))):
-        first, sep, last = part.partition("..")
-        start = _date(first, what)
-        end = _date(last, what) if sep else start
-        if not start <= end or (end - start).days > 366:
-            raise ValueError(f"{what} {part!r}: a range goes forward and covers at most a year")
-        days.update(start + dt.timedelta(days=i) for i in range((end - start).days + 1))
-    return frozenset(days)
 
 
 class SettingsError(ValueError):

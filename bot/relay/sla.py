@@ -13,7 +13,6 @@ reaches them with their next message if it cannot be pushed now (bot.relay.deliv
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.areas import ALL
+from bot.worktime import parse_dates, parse_days, parse_hours, parse_windows
 from bot.channels import registry
 from bot.chat.types import OutgoingMessage
-from bot.config import parse_dates
 from bot.knowledge.models import KnowledgeError
 from bot.relay import inbox
 from bot.relay.delivery import Notice
@@ -36,69 +35,9 @@ from bot.storage.models import Chat, Escalation
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY_NAMES = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
-_WINDOW = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*-\s*(\d{1,2})(?::(\d{2}))?\s*$")
 HOLIDAYS_FILE = "holidays.yaml"  # in the knowledge directory
 DAY_KINDS = ("holiday", "workday")  # a day off on a working weekday; a weekend day worked in exchange (làm bù)
 LOOKAHEAD_DAYS = 60  # how far next_open looks for a working window (Tết and its weekends are 9 days)
-
-
-def _time(hour: str, minute: str | None) -> dt.time:
-    h, m = int(hour), int(minute or 0)
-    if h == 24 and m == 0:
-        return dt.time(23, 59, 59)
-    return dt.time(h, m)
-
-
-def parse_windows(text: str) -> tuple[tuple[dt.time, dt.time], ...]:
-    """'07:30-11:30,13:30-17:00' -> the working windows of a day; ValueError when malformed."""
-    windows = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        match = _WINDOW.match(part)
-        if not match:
-            raise ValueError(f"working hours {part!r}: use HH:MM-HH:MM, comma-separated")
-        start, end = _time(match[1], match[2]), _time(match[3], match[4])
-        if not start < end:
-            raise ValueError(f"working hours {part!r}: the end must come after the start")
-        windows.append((start, end))
-    if not windows:
-        raise ValueError("working hours: at least one window, e.g. 07:30-11:30,13:30-17:00")
-    return tuple(sorted(windows))
-
-
-def parse_days(text: str) -> frozenset[int]:
-    """'1-5' (Monday to Friday) or '1-6' or '1,2,3,4,5': ISO weekdays 1 (Monday) to 7 (Sunday)."""
-    days: set[int] = set()
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        first, _, last = part.partition("-")
-        if not (first.isdigit() and (not last or last.isdigit())):
-            raise ValueError(f"working days {part!r}: use 1-5 (Monday to Friday) or a list like 1,2,3")
-        lo, hi = int(first), int(last or first)
-        if not 1 <= lo <= hi <= 7:
-            raise ValueError(f"working days {part!r}: days are 1 (Monday) to 7 (Sunday)")
-        days.update(range(lo, hi + 1))
-    if not days:
-        raise ValueError("working days: at least one day")
-    return frozenset(days)
-
-
-def parse_hours(text: str) -> tuple[float, dict[str, float]]:
-    """ESCALATION_SLA_HOURS: '8' or '8,dien-bien=4,quang-ngai/dak-bla=6' (working hours; per-area overrides)."""
-    default, per_area = None, {}
-    for part in filter(None, (p.strip() for p in str(text).split(","))):
-        area, sep, value = part.rpartition("=")
-        try:
-            hours = float(value)
-        except ValueError:
-            raise ValueError(f"ESCALATION_SLA_HOURS {part!r}: a number of working hours, or area=hours") from None
-        if not 0 < hours <= 24 * 14:
-            raise ValueError(f"ESCALATION_SLA_HOURS {part!r}: between 0 and 336 working hours")
-        if sep:
-            per_area[area.strip()] = hours
-        else:
-            default = hours
-    if default is None:
-        raise ValueError("ESCALATION_SLA_HOURS: give the default number of working hours first, e.g. 8")
-    return default, per_area
 
 
 @dataclass(frozen=True)
