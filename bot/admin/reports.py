@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, inspect, select
 
 from bot import messages as m
-from bot.spreadsheet import append_row, write_csv
+from bot.spreadsheet import add_sheet, write_csv
 from bot.privacy import mask
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Escalation, QuizAnswer, Subscription
@@ -308,16 +308,11 @@ def write_report(report: Report, out_dir: Path, fmt: str = "xlsx") -> list[Path]
 def _write_xlsx(report: Report, data: dict[str, list[list]], path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
-    from openpyxl.styles import Font
 
     book = Workbook()
     book.remove(book.active)
     for key, rows in data.items():
-        sheet = book.create_sheet(m.REPORT_SHEETS[key])
-        for row in rows:
-            append_row(sheet, row)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
+        sheet = add_sheet(book, m.REPORT_SHEETS[key], rows)
         sheet.column_dimensions["A"].width = 60 if key in ("summary", "gaps") else 28
         if key == "clusters":
             for column in "BEFG":
