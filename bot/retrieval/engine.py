@@ -160,6 +160,8 @@ def derive(index: LoadedIndex) -> dict:
     for c in chunks:
         if c.kind != "source" or has_diacritics(c.text[:200]):
             restorer.learn(c.passage())
+        for phrasing in c.alternatives:  # how people ask it: the words questions are typed in
+            restorer.learn(phrasing)
     return {
         "_by_id": {c.id: i for i, c in enumerate(chunks)},
         "_unit_chunk": np.array([u.chunk for u in index.units], dtype=np.int64),
