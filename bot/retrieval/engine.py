@@ -156,12 +156,6 @@ def derive(index: LoadedIndex) -> dict:
         accented[u.chunk].extend(terms)
         if u.kind != "passage":
             titles[u.chunk].update(terms)
-    restorer = AccentRestorer()
-    for c in chunks:
-        if c.kind != "source" or has_diacritics(c.text[:200]):
-            restorer.learn(c.passage())
-        for phrasing in c.alternatives:  # how people ask it: the words questions are typed in
-            restorer.learn(phrasing)
     return {
         "_by_id": {c.id: i for i, c in enumerate(chunks)},
         "_unit_chunk": np.array([u.chunk for u in index.units], dtype=np.int64),
@@ -173,8 +167,20 @@ def derive(index: LoadedIndex) -> dict:
         "_accented_titles": titles,
         "_folded_titles": [{fold(t) for t in ts} for ts in titles],
         "_facts": [evidence.entry_facts(c.title, c.alternatives, c.text) for c in chunks],
-        "restorer": restorer,
+        "restorer": accent_restorer(chunks),
     }
+
+
+def accent_restorer(chunks: list[Chunk]) -> AccentRestorer:
+    """The accent restorer of an engine: learned from every entry and section with diacritics, and
+    from the entries' phrasings (how people ask, the words questions are typed in)."""
+    restorer = AccentRestorer()
+    for c in chunks:
+        if c.kind != "source" or has_diacritics(c.text[:200]):
+            restorer.learn(c.passage())
+        for phrasing in c.alternatives:
+            restorer.learn(phrasing)
+    return restorer
 
 
 class Engine:
