@@ -69,7 +69,7 @@ async def run(settings: Settings, channels: list[str]) -> None:
 def connect(service: ConversationService, instances: dict, loop: asyncio.AbstractEventLoop) -> None:
     """Channels of one process reach each other: the web server serves the others' webhooks; team answers,
     reminders and notices (a web visitor's question for a member on Telegram) reach chats on their channel now."""
-    from bot.webadmin.pages import pusher_for
+    from bot.webadmin.pushers import pusher_for
 
     service.delivery.bind(loop)
     for name, channel in instances.items():
