@@ -125,7 +125,7 @@ def test_stored_markup_is_escaped_on_every_admin_page(service, db, kb, index):
 
         pages = {  # each page, the client that may read it, and how many times the markup must be shown there
             "/admin/faq": (admin, 1),  # the entry's question
-            f"/admin/faq?q=qr": (admin, 1),
+            "/admin/faq?q=qr": (admin, 1),
             f"/admin/faq/edit/{QR}": (admin, 3),  # question, answer, source in the form
             f"/admin/history?entry={QR}": (admin, 3),  # the diff: question, answer, source
             "/admin/disliked": (admin, 2),  # the citizen's question, the entry's text (its title's tags the index drops)
@@ -141,7 +141,7 @@ def test_stored_markup_is_escaped_on_every_admin_page(service, db, kb, index):
             assert page.status_code == 200, path
             assert_shown_escaped(page.text, path, times)
         assert_shown_escaped(replied.text, "the page after the reply", 2)
-        for path in ("/admin/report", "/admin/history", f"/admin/history/rollback/1"):
+        for path in ("/admin/report", "/admin/history", "/admin/history/rollback/1"):
             assert_inert(admin.get(path).text, path)
 
 
