@@ -141,17 +141,6 @@ class Settings(BaseSettings):
             raise ValueError("QUIET_HOURS must look like 21-7 (hours, Vietnam time) or be empty")
         return value.strip()
 
-    def channels(self) -> list[str]:
-        """The channels this configuration can run: web unless WEB_PORT=0, others when a token is set."""
-        out = ["web"] if self.web_port else []
-        if self.telegram_bot_token:
-            out.append("telegram")
-        if self.zalo_bot_token:
-            out.append("zalo")
-        if self.zalo_oa_app_id:
-            out.append("zalo_oa")
-        return out
-
 
 def trusted_networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     """TRUSTED_PROXIES: comma-separated addresses or networks (10.0.0.0/8); ValueError for a bad one."""

@@ -12,7 +12,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.conversation import web_messages
+from bot.channels import web_messages
 from bot.conversation.service import ConversationService
 from bot.relay import inbox
 from bot.relay.models import RelayMessage

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from bot.accents import AccentRestorer
 from bot.backoff import backoff
 from bot.conversation.service import COMMANDS
-from bot.conversation.types import IncomingMessage, OutgoingMessage
+from bot.chat.types import IncomingMessage, OutgoingMessage
 from bot.knowledge import plaintext
 from bot.relay import commands as relay
 from bot.textnorm import clean, expand_abbreviations, fold, nfc, strip_markup

@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from bot import messages
 from bot.areas import load_areas
-from bot.conversation import web_messages
+from bot.channels import web_messages
 from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage
+from bot.chat.types import IncomingMessage
 from bot.relay import roles
 from bot.relay.cards import answer_card
 from bot.relay.models import AuditEntry, FaqDraft, RoleInvite

@@ -14,9 +14,9 @@ from sqlalchemy import insert, select
 
 from bot import messages
 from bot.areas import load_areas
-from bot.conversation import web_messages
+from bot.channels import web_messages
 from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage, OutgoingMessage
+from bot.chat.types import IncomingMessage, OutgoingMessage
 from bot.relay import roles
 from bot.storage.models import Chat, User, utcnow
 from tests.conftest import KNOWLEDGE

@@ -19,8 +19,8 @@ from PIL import Image
 from sqlalchemy import func, inspect, select, text, update
 
 from bot import messages
-from bot.admin.faq_store import FaqStore
-from bot.admin.models import FaqVersion
+from bot.faq.store import FaqStore
+from bot.faq.models import FaqVersion
 from bot.admin.reports import TZ as REPORT_TZ, build_report, parse_period
 from bot.areas import load_areas
 from bot.conversation.service import ConversationService

@@ -14,9 +14,9 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from bot.admin.faq_store import FaqStore
-from bot.admin.live import LiveFaq
-from bot.admin.models import FaqVersion
+from bot.faq.store import FaqStore
+from bot.faq.live import LiveFaq
+from bot.faq.models import FaqVersion
 from bot.campaigns.models import Campaign
 from bot.contests.models import Contest
 from bot.relay.models import FaqDraft, RelayMessage

@@ -29,7 +29,7 @@ from bot import messages
 from bot.channels.web_api import NO_STORE, WebApi
 from bot.channels.web_live import LiveFeed
 from bot.config import Settings, trusted_networks
-from bot.conversation.service import ConversationService
+from bot.chat.types import Conversation
 from bot.supervise import supervise
 from bot.webadmin.pages import WebAdmin
 
@@ -97,7 +97,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    service: ConversationService, settings: Settings, extra_routes: list[BaseRoute] = (), admin: WebAdmin | None = None,
+    service: Conversation, settings: Settings, extra_routes: list[BaseRoute] = (), admin: WebAdmin | None = None,
     feed: LiveFeed | None = None,
 ) -> Starlette:
     """The web server's app; `feed` (bot/channels/web_live.py) must be running for /api/events to get messages."""
@@ -121,7 +121,7 @@ def create_app(
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
 
 
-def web_admin(service: ConversationService, settings: Settings) -> WebAdmin:
+def web_admin(service: Conversation, settings: Settings) -> WebAdmin:
     return WebAdmin(service, settings.knowledge_dir, settings.admin_cookie_secure)
 
 
@@ -134,7 +134,7 @@ class _Server(uvicorn.Server):
 
 
 class Channel:
-    def __init__(self, service: ConversationService, settings: Settings) -> None:
+    def __init__(self, service: Conversation, settings: Settings, gate=None) -> None:  # a page needs no rate gate
         self.service = service
         self.settings = settings
         self._routes: list[BaseRoute] = []

@@ -1,6 +1,6 @@
 """The conversation service: IncomingMessage -> list[OutgoingMessage], with state in the database.
 
-Channel-agnostic: no platform code here. A channel that cannot show buttons (Zalo) gets the same
+Channel-agnostic: no platform code here. A channel that cannot show buttons gets the same
 choices as numbered lines, and the service remembers them so that '2' or 'B' picks one.
 
 A text message is, in this order: an emergency (the emergency numbers at once), small talk or a
@@ -18,7 +18,7 @@ import random
 import re
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -28,16 +28,19 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot import intents, messages, render
-from bot.admin.faq_store import FaqStore
+from bot.faq.store import FaqStore
 from bot.areas import ALL, Area, find_area, mentioned_area
 from bot.contests.chat import COMMANDS as CONTEST_COMMANDS, POLL_PREFIX as CONTEST_POLL, ContestChat
-from bot.conversation.numbering import numbered, remember
-from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
+from bot.channels import registry
+from bot.chat.numbering import LETTERS, numbered, remember
+from bot.chat.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import Chunk, QuizQuestion
 from bot.relay import commands as relay
 from bot.relay.delivery import Delivery
-from bot.relay.inbox import mask, new_code, phone_numbers
+from bot.privacy import mask, phone_numbers
+from bot.relay.inbox import new_code
 from bot.relay.sla import Schedule
+from bot.ratelimit import FloodGuard
 from bot.retrieval.engine import Answer, AskContext, Engine
 from bot.storage.db import Database
 from bot.storage.models import (
@@ -70,8 +73,7 @@ COMMANDS = {
     **{name: "contest" for name in CONTEST_COMMANDS},  # online contests: bot/contests/chat.py
     **{name: "relay" for name in relay.COMMANDS},  # team and admin commands: bot/relay/commands.py
 }
-LETTERS = "ABCD"
-MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
+MAX_CALLBACK_BYTES = registry.button_data_limit()  # the smallest button-data limit of any channel
 TOPIC_QUESTIONS = 6  # a topic's questions per screen; «Xem thêm câu hỏi» shows the next ones
 AREA_BUTTONS = 12  # more areas than this: only the provinces as buttons, communes typed by name
 ESCALATIONS_PER_USER, ESCALATIONS_PER_CLIENT, ESCALATION_WINDOW = 5, 20, 3600.0  # questions to the team per hour
@@ -80,37 +82,6 @@ PRUNE_EVERY = 3600.0  # seconds between sweeps of old processed-message keys (pe
 
 log = logging.getLogger(__name__)
 CONTEXT_SECONDS = 30 * 60  # a question is read with the previous one only if that was asked this recently
-
-
-class FloodGuard:
-    """At most `limit` events per key in `window` seconds (per process). Memory is bounded: keys
-    unseen for a window are forgotten, and beyond `max_keys` the least recently seen go first."""
-
-    def __init__(self, limit: int, window: float, max_keys: int = 100_000) -> None:
-        self.limit, self.window, self.max_keys = limit, window, max_keys
-        self._seen: OrderedDict[str, deque[float]] = OrderedDict()  # least recently seen first
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            q = self._seen.pop(key, None) or deque()
-            self._seen[key] = q
-            while q and now - q[0] > self.window:
-                q.popleft()
-            allowed = len(q) < self.limit
-            if allowed:
-                q.append(now)
-            while self._seen:
-                oldest = next(iter(self._seen.values()))
-                if len(self._seen) > self.max_keys or not oldest or now - oldest[-1] > self.window:
-                    self._seen.popitem(last=False)
-                else:
-                    break
-            return allowed
-
-    def __len__(self) -> int:
-        return len(self._seen)
 
 
 class ConversationService:

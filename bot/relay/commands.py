@@ -4,7 +4,7 @@ Every command checks the sender's role first; team and admin commands that show 
 rights only work in a private chat. Messages for other people (a team member's answer to a citizen,
 a new-question notice) are OutgoingMessages addressed by `chat_id` on the sender's channel, and pushed
 on the person's own channel otherwise (bot/relay/delivery.py); a team member's answer to a web visitor is
-stored in the web chat and shown live (bot/conversation/web_messages.py); a person on a channel that does
+stored in the web chat and shown live (bot/channels/web_messages.py); a person on a channel that does
 not run here gets the answer on their next message (see inbox.undelivered).
 """
 
@@ -16,13 +16,13 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from bot import messages
-from bot.admin.chat_faq import FaqChat
-from bot.admin.faq_store import FaqStore
-from bot.areas import ALL, Area
-from bot.conversation import web_messages
-from bot.conversation.types import Button, IncomingMessage, OutgoingMessage
+from bot.relay.faq_chat import FaqChat
+from bot.faq.store import FaqStore
+from bot.areas import ALL, Area, area_code
+from bot.channels import registry, web_messages
+from bot.chat.types import Button, IncomingMessage, OutgoingMessage
 from bot.knowledge.models import Chunk
-from bot.conversation.numbering import numbered, remember
+from bot.chat.numbering import numbered, remember
 from bot.relay import inbox, roles
 from bot.relay.cards import answer_card
 from bot.relay.delivery import Delivery, Notice
@@ -43,7 +43,7 @@ COMMANDS = {
     "join": "join", "thamgia": "join",
     "revoke": "revoke", "thuhoi": "revoke",
     "roles": "roles", "vaitro": "roles",
-    "addfaq": "addfaq", "themfaq": "addfaq",  # FAQ entries by chat: bot/admin/chat_faq.py
+    "addfaq": "addfaq", "themfaq": "addfaq",  # FAQ entries by chat: bot/relay/faq_chat.py
     "drafts": "drafts", "banthao": "drafts",
     "approvefaq": "approvefaq", "duyetfaq": "approvefaq",
     "rejectfaq": "rejectfaq", "tuchoifaq": "rejectfaq",
@@ -331,7 +331,7 @@ class Relay:
         role = role.lower()
         if role not in roles.ROLES:
             return [OutgoingMessage(messages.RELAY_INVITE_USAGE)]
-        area = roles.area_code(self.areas, where)
+        area = area_code(self.areas, where)
         if area is None:
             return [OutgoingMessage(messages.RELAY_AREA_NOT_FOUND.format(query=where[:60]))]
         code = roles.create_invite(s, role, area, roles.actor_of(user))
@@ -344,7 +344,8 @@ class Relay:
         if not arg:
             return [OutgoingMessage(messages.RELAY_JOIN_USAGE)]
         if msg.channel in roles.NO_ROLE_CHANNELS:
-            return [OutgoingMessage(messages.RELAY_JOIN_WRONG_CHANNEL)]
+            labels = [registry.get(n).label for n in registry.team_channels()]
+            return [OutgoingMessage(messages.RELAY_JOIN_WRONG_CHANNEL.format(channels=" hoặc ".join(labels)))]
         invite = roles.redeem(s, arg.split()[0], user)
         if invite is None:
             return [OutgoingMessage(messages.RELAY_JOIN_BAD)]
@@ -354,9 +355,9 @@ class Relay:
         parts = arg.split()
         channel, _, external_id = (parts[0] if parts else "").partition(":")
         role = parts[1].lower() if len(parts) > 1 else None
-        area = roles.area_code(self.areas, parts[2]) if len(parts) > 2 else None
+        area = area_code(self.areas, parts[2]) if len(parts) > 2 else None
         if not external_id or (role and role not in roles.ROLES) or (len(parts) > 2 and area is None):
-            return [OutgoingMessage(messages.RELAY_REVOKE_USAGE)]
+            return [OutgoingMessage(messages.RELAY_REVOKE_USAGE.format(example=registry.team_channels()[0]))]
         target = roles.find_user(s, channel, external_id)
         if target is not None and target.id == user.id:
             return [OutgoingMessage(messages.RELAY_REVOKE_SELF)]

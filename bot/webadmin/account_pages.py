@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bot.channels.inbound import client_address
-from bot.conversation.service import FloodGuard
+from bot.ratelimit import FloodGuard
 from bot.relay import roles
 from bot.storage.models import User
 from bot.webadmin import auth, texts as t

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import jinja2
 from starlette.requests import Request
@@ -21,6 +20,7 @@ from starlette.templating import Jinja2Templates
 from bot import messages
 from bot.relay.delivery import Notice
 from bot.storage.models import User
+from bot.vntime import TZ, local  # TZ: the page modules read form dates in it
 from bot.webadmin import auth, texts as t
 from bot.webadmin.models import WebAccount, WebSession
 
@@ -28,8 +28,6 @@ COOKIE = "bdhvs_admin"
 LOGIN_COOKIE = "bdhvs_admin_login"  # the login form's CSRF token (double submit: no session yet)
 PREFIX = "/admin"
 NO_STORE = {"Cache-Control": "no-store"}
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # every time a person reads here, and every time a form takes, is Vietnam time
-TIME_FORMAT = "%d/%m/%Y %H:%M"
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -49,11 +47,8 @@ class Ctx:
 
 
 def vn_time(when: dt.datetime | None) -> str:
-    """A stored time (UTC; SQLite hands back naive ones) as people in Vietnam read it: 01/12/2026 14:05."""
-    if when is None:
-        return ""
-    aware = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
-    return aware.astimezone(TZ).strftime(TIME_FORMAT)
+    """A stored time as people read it on every page: Vietnam time, 01/12/2026 14:05 (bot.vntime)."""
+    return "" if when is None else local(when)
 
 
 def number(value) -> str | None:

@@ -1,5 +1,5 @@
 """FAQ entries (list and search, add, edit, retire) and the team's drafts waiting for review (admins only).
-Every change goes through FaqStore.apply (versioned; running bots answer with it within seconds, bot/admin/live.py)."""
+Every change goes through FaqStore.apply (versioned; running bots answer with it within seconds, bot/faq/live.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 from starlette.responses import RedirectResponse, Response
 
-from bot.admin import drafts
-from bot.admin.faq_store import ImportRejected, parse_row
+from bot.relay import drafts
+from bot.faq.store import ImportRejected, parse_row
 from bot.textnorm import fold
 from bot.webadmin import texts as t
 from bot.webadmin.base import NO_STORE, PREFIX, TZ, Ctx, error, page

@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from starlette.responses import Response
 
-from bot.admin.faq_store import ImportRejected
+from bot.faq.store import ImportRejected
+from bot.privacy import mask
 from bot.relay import inbox
 from bot.storage.models import Conversation
 from bot.webadmin import texts as t
@@ -32,7 +33,7 @@ class FeedbackPages:
             for log in logs:
                 chunk = self.service.chunk(log.chunk_id) if log.chunk_id else None
                 entry = log.chunk_id.removeprefix("faq:") if log.chunk_id.startswith("faq:") else ""
-                rows.append({"id": log.id, "at": log.created_at, "question": inbox.mask(log.question), "chunk": chunk,
+                rows.append({"id": log.id, "at": log.created_at, "question": mask(log.question), "chunk": chunk,
                              "entry": entry})
         return page(ctx, "disliked.html", title=t.DISLIKED_TITLE, nav="disliked", notice=notice, rows=rows)
 
@@ -41,7 +42,7 @@ class FeedbackPages:
         that entry but was answered with too little confidence or wording); versioned like every FAQ change."""
         with self.db.session() as s:
             log = s.get(Conversation, ctx.request.path_params["log_id"])
-            question, chunk_id = (inbox.mask(log.question), log.chunk_id) if log is not None else ("", "")
+            question, chunk_id = (mask(log.question), log.chunk_id) if log is not None else ("", "")
         entry = next((x for x in self.store.entries() if f"faq:{x['id']}" == chunk_id), None)
         if entry is None or not question.strip():
             return error(ctx.request, 404, t.NOT_FOUND, ctx)

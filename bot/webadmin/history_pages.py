@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from starlette.responses import Response
 
-from bot.admin.faq_store import ImportRejected
+from bot.faq.store import ImportRejected
 from bot.storage.models import parse_id
 from bot.webadmin import texts as t
 from bot.webadmin.base import Ctx, error, page

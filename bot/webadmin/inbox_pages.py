@@ -8,6 +8,7 @@ import re
 from starlette.responses import Response
 
 from bot import messages
+from bot.privacy import mask
 from bot.relay import inbox, roles
 from bot.relay.commands import waiting_text
 from bot.storage.models import Conversation
@@ -39,10 +40,10 @@ class InboxPages:
                                           status=_status(esc, ctx))
             if esc.due_at is not None:
                 meta += " · " + t.QUESTION_DUE.format(when=vn_time(esc.due_at))
-            thread = [(t.THREAD_AUTHORS.get(m.author, m.author), inbox.mask(m.text)) for m in inbox.thread(s, esc)]
+            thread = [(t.THREAD_AUTHORS.get(m.author, m.author), mask(m.text)) for m in inbox.thread(s, esc)]
             turns = [(p.number, t.TURN_OPTION.format(n=p.number, question=inbox.preview(p.question)[:80]))
                      for p in inbox.turns(s, esc)]
-            view = dict(meta=meta, question=inbox.mask(esc.question), before=self._bot_before(s, esc),
+            view = dict(meta=meta, question=mask(esc.question), before=self._bot_before(s, esc),
                         contact=inbox.contact_for(esc, ctx.user), thread=thread, turns=turns,
                         closed=esc.status == "answered", mine=esc.status == "claimed" and esc.claimed_by == ctx.user.id)
         return page(ctx, "question.html", title=t.QUESTION_TITLE.format(id=esc_id), nav="inbox", notices=list(notices),

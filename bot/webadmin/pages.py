@@ -19,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.admin.faq_store import FaqStore
+from bot.faq.store import FaqStore
 from bot.channels.inbound import read_body
-from bot.conversation.service import ConversationService, FloodGuard
+from bot.conversation.service import ConversationService
+from bot.ratelimit import FloodGuard
 from bot.relay import roles
 from bot.relay.delivery import Pusher
 from bot.storage.models import User
