@@ -24,7 +24,8 @@ from bot.retrieval.engine import Engine
 from bot.retrieval.store import load_index
 from bot.storage.db import Database
 from tests.conftest import KNOWLEDGE
-from tests.test_relay import database_fixture, buttons, escalate, give, send
+from tests.chat_helpers import buttons, escalate, give, send
+from tests.pg import database_fixture
 from tests.test_telegram import BotThread, ask, button_data, press, settings
 
 AREAS = load_areas(KNOWLEDGE / "areas.yaml")

@@ -35,7 +35,8 @@ from bot.privacy import mask
 from bot.relay.models import RelayMessage
 from bot.storage.models import MAX_ID, Conversation, Escalation, ProcessedMessage, QuizAnswer, parse_id
 from tests.conftest import KNOWLEDGE, ROOT
-from tests.test_relay import database_fixture, escalate, give, send
+from tests.chat_helpers import escalate, give, send
+from tests.pg import database_fixture
 from tests.test_webadmin import account, csrf_of, faq_form, login, session_csrf
 from tests.web_server import QUIZ, free_port, serve
 

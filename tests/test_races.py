@@ -24,7 +24,7 @@ from bot.ratelimit import FloodGuard
 from bot.storage.models import Chat, Escalation, User
 from tests.conftest import KNOWLEDGE
 from tests.fake_telegram import FakeTelegram
-from tests.test_relay import database_fixture
+from tests.pg import database_fixture
 from tests.test_telegram import BotThread
 from tests.web_server import QUIZ, serve
 

@@ -20,7 +20,7 @@ from bot.chat.types import IncomingMessage, OutgoingMessage
 from bot.relay import roles
 from bot.storage.models import Chat, User, utcnow
 from tests.conftest import KNOWLEDGE
-from tests.test_relay import database_fixture
+from tests.pg import database_fixture
 from tests.web_events import EventReader
 from tests.web_server import QUIZ, serve
 

@@ -32,7 +32,8 @@ from bot.webadmin import texts as t
 from bot.webadmin.models import WebAccount, WebSession
 from bot.webadmin.pages import COOKIE, LOGIN_COOKIE
 from tests.conftest import KNOWLEDGE
-from tests.test_relay import database_fixture, escalate, give, send
+from tests.chat_helpers import escalate, give, send
+from tests.pg import database_fixture
 from tests.test_reports import fill
 from tests.test_run import bot_env, bot_process
 from tests.web_server import free_port, serve

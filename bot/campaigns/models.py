@@ -8,13 +8,12 @@ from typing import Any, Optional
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.channels.outbound import Status
 from bot.storage.columns import UtcDateTime
 from bot.storage.models import Base, utcnow
 
-# Outbox row states. pending -> sending (claimed, leased) -> sent | pending (retry) | failed | blocked
-# | skipped (the platform would not take it: outside the channel's push rule) | cancelled.
-PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED, CANCELLED = (
-    "pending", "sending", "sent", "failed", "blocked", "skipped", "cancelled")
+# Outbox row states: bot.channels.outbound.Status (its transports answer in them).
+PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED, CANCELLED = Status
 
 
 class Campaign(Base):

@@ -9,7 +9,9 @@ transport owns the platform: its requests, its error codes, the gap it wants bet
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 import httpx
@@ -17,8 +19,24 @@ import httpx
 from bot import messages
 from bot.chat.numbering import LETTERS
 
-# How one send went (the outbox rows' states of the same names: bot/campaigns/models.py).
-SENT, PENDING, BLOCKED, FAILED, SKIPPED = "sent", "pending", "blocked", "failed", "skipped"
+
+
+class Status(StrEnum):
+    """An outbox row's state (bot/campaigns/models.py): pending -> sending (claimed, leased) -> sent | pending
+    (retry) | failed | blocked (the chat refused the bot: unsubscribed) | skipped (the platform would not take it,
+    or the channel's push rule said no) | cancelled. A transport's `Outcome` is one of sent, pending, blocked,
+    failed, skipped."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+SENT, PENDING, BLOCKED, FAILED, SKIPPED = Status.SENT, Status.PENDING, Status.BLOCKED, Status.FAILED, Status.SKIPPED
 
 
 @dataclass(frozen=True)
@@ -85,3 +103,28 @@ def numbered_quiz(row: Row) -> str:
     the letter (the row's payload keeps the choices, set on the chat when it is sent)."""
     options = [f"{LETTERS[i]}. {o}" for i, o in enumerate(row.payload["options"])]
     return "\n".join([f"❓ {row.payload['question']}", "", *options, "", messages.QUIZ_CHOICE_PROMPT])
+
+
+@dataclass(frozen=True)
+class Direct:
+    """A message for one chat, shaped as an outbox row for a transport."""
+
+    chat: str
+    text: str
+    chat_kind: str = "private"
+    payload: Any = None
+
+
+class TransportPush:
+    """`push(chat_id, message)` for a channel configured but not running in this process (a web-only worker
+    answering a citizen who asked on another platform): the channel's outbox transport sends the text now, in
+    a worker thread, within the process's rate gate for it. Buttons cannot go this way; the relay numbers the
+    choices of a citizen's answer for such a channel (registry `buttons` of the push: False)."""
+
+    def __init__(self, transport: Transport, gate) -> None:
+        self.transport, self.gate = transport, gate
+
+    async def __call__(self, chat_id: str, message: Any) -> bool:
+        await self.gate.take()
+        outcome = await asyncio.to_thread(self.transport.send, Direct(chat_id, message.text))
+        return outcome.status == SENT

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
 from bot.storage.columns import UtcDateTime
 
 MAX_ID = 2**31 - 1  # an INTEGER primary key, on SQLite and PostgreSQL alike
@@ -94,6 +96,15 @@ class Conversation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
+class EscalationStatus(StrEnum):
+    """Where a question handed to the team stands: waiting (open), taken by a member (claimed), answered.
+    A follow-up after the answer reopens it (open again, `reopened` counted)."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    ANSWERED = "answered"
+
+
 class Escalation(Base):
     """A question passed to the community digital technology team."""
 
@@ -105,7 +116,7 @@ class Escalation(Base):
     conversation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("conversation_log.id"), nullable=True)
     question: Mapped[str] = mapped_column(Text)
     area: Mapped[str] = mapped_column(String(128), default="")
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | answered
+    status: Mapped[str] = mapped_column(String(16), default=EscalationStatus.OPEN)  # EscalationStatus
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     # the relay inbox (migration 0002_relay; the thread itself is in bot.relay.models.RelayMessage)
     claimed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
