@@ -31,7 +31,6 @@ from bot.channels.web_live import LiveFeed
 from bot.config import Settings, trusted_networks
 from bot.chat.types import Conversation
 from bot.supervise import supervise
-from bot.webadmin.pages import WebAdmin
 
 log = logging.getLogger(__name__)
 
@@ -97,20 +96,17 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    service: Conversation, settings: Settings, extra_routes: list[BaseRoute] = (), admin: WebAdmin | None = None,
-    feed: LiveFeed | None = None,
+    service: Conversation, settings: Settings, extra_routes: list[BaseRoute] = (), feed: LiveFeed | None = None,
 ) -> Starlette:
     """The web server's app; `feed` (bot/channels/web_live.py) must be running for /api/events to get messages."""
     origins = allowed_origins(settings.web_allowed_origins)
-    admin = admin or web_admin(service, settings)
     api = WebApi(service, settings.max_body_bytes, settings.web_client_max_requests, settings.web_client_window_seconds,
                  settings.web_events_heartbeat_seconds, feed)
     routes = [
         Route("/", page, methods=["GET"]),
         Route("/widget.js", widget, methods=["GET"]),
         *api.routes(),
-        *admin.routes(),  # the web admin and the team's web inbox (bot/webadmin)
-        *extra_routes,
+        *extra_routes,  # other channels' webhooks, and the web admin (bot.runner.build_channels mounts it)
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
@@ -119,10 +115,6 @@ def create_app(
     ]
     handlers = {HTTPException: http_error, Exception: server_error}
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
-
-
-def web_admin(service: Conversation, settings: Settings) -> WebAdmin:
-    return WebAdmin(service, settings.knowledge_dir, settings.admin_cookie_secure)
 
 
 class _Server(uvicorn.Server):
@@ -138,15 +130,14 @@ class Channel:
         self.service = service
         self.settings = settings
         self._routes: list[BaseRoute] = []
-        self.admin = web_admin(service, settings)
         self.feed = LiveFeed(service.db)  # new web messages to this process's /api/events streams
 
     def add_routes(self, routes: list[BaseRoute]) -> None:
-        """Mount another channel's routes (its webhook) on this server."""
+        """Mount more routes on this server: another channel's webhook, the web admin."""
         self._routes.extend(routes)
 
     async def run(self, stop: asyncio.Event) -> None:
-        app = create_app(self.service, self.settings, self._routes, self.admin, self.feed)
+        app = create_app(self.service, self.settings, self._routes, self.feed)
         feeding = asyncio.create_task(supervise("web-live", self.feed.run, stop), name="web-live")
         host, port = self.settings.web_host, self.settings.web_port
         # X-Forwarded-For and -Proto are believed only from TRUSTED_PROXIES (uvicorn's own default

@@ -20,7 +20,7 @@ from starlette.templating import Jinja2Templates
 from bot import messages
 from bot.relay.delivery import Notice
 from bot.storage.models import User
-from bot.vntime import TZ, local  # TZ: the page modules read form dates in it
+from bot.vntime import local
 from bot.webadmin import auth, texts as t
 from bot.webadmin.models import WebAccount, WebSession
 

@@ -12,7 +12,8 @@ from bot.relay import drafts
 from bot.faq.store import ImportRejected, parse_row
 from bot.textnorm import fold
 from bot.webadmin import texts as t
-from bot.webadmin.base import NO_STORE, PREFIX, TZ, Ctx, error, page
+from bot.vntime import TZ
+from bot.webadmin.base import NO_STORE, PREFIX, Ctx, error, page
 
 FIELDS = (("id", "text"), ("topic", "topic"), ("question", "text"), ("alternatives", "textarea"), ("answer", "textarea"),
           ("source", "text"), ("source_url", "text"), ("tags", "text"))

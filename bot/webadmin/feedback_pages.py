@@ -1,4 +1,4 @@
-"""What citizens did not get a good answer to (admins only): each 👎 on a bot answer, with one step to fix it,
+"""What citizens did not get a good answer to (admins only): each 👎 on a bot or a team answer, with one step to act,
 and the questions the bot did not answer well grouped by meaning (bot/admin/gaps.py)."""
 
 from __future__ import annotations
@@ -6,15 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
-from sqlalchemy import select
 from starlette.responses import Response
 
 from bot.faq.store import ImportRejected
 from bot.privacy import mask
-from bot.relay import inbox
 from bot.storage.models import Conversation
 from bot.webadmin import texts as t
-from bot.webadmin.base import TZ, Ctx, error, page
+from bot.vntime import TZ
+from bot.webadmin.base import Ctx, error, page
 
 
 class FeedbackPages:
@@ -25,16 +24,18 @@ class FeedbackPages:
         self.store = admin.store
 
     def disliked(self, ctx: Ctx, notice: str = "") -> Response:
-        """Each 👎 on a bot answer: the question, the entry it was answered with, and one step to fix it."""
+        """Each 👎 (bot/admin/disliked.py): on a bot answer, the question, the entry it was answered with and one
+        step to fix it; on a team answer, the question, the answer and a link to the question in the inbox."""
+        from bot.admin.disliked import queue
+
         with self.db.session() as s:
-            logs = s.scalars(select(Conversation).where(Conversation.feedback == -1, Conversation.answered.is_(True))
-                             .order_by(Conversation.id.desc()).limit(50)).all()
             rows = []
-            for log in logs:
-                chunk = self.service.chunk(log.chunk_id) if log.chunk_id else None
-                entry = log.chunk_id.removeprefix("faq:") if log.chunk_id.startswith("faq:") else ""
-                rows.append({"id": log.id, "at": log.created_at, "question": mask(log.question), "chunk": chunk,
-                             "entry": entry})
+            for row in queue(s):
+                chunk = self.service.chunk(row.chunk_id) if row.chunk_id else None
+                entry = row.chunk_id.removeprefix("faq:") if row.chunk_id.startswith("faq:") else ""
+                rows.append({"id": row.log_id, "at": row.at, "question": row.question, "chunk": chunk, "entry": entry,
+                             "team": row.team, "answer": row.answer, "escalation": row.escalation_id,
+                             "area": self.service.relay.area_name(row.area) if row.area else ""})
         return page(ctx, "disliked.html", title=t.DISLIKED_TITLE, nav="disliked", notice=notice, rows=rows)
 
     def add_phrasing(self, ctx: Ctx) -> Response:

@@ -24,7 +24,6 @@ from bot.channels.inbound import read_body
 from bot.conversation.service import ConversationService
 from bot.ratelimit import FloodGuard
 from bot.relay import roles
-from bot.relay.delivery import Pusher
 from bot.storage.models import User
 from bot.webadmin import auth, texts as t
 from bot.webadmin.account_pages import AccountPages
@@ -57,10 +56,6 @@ class WebAdmin:
         self.feedback = FeedbackPages(self)
         self.inbox = InboxPages(self)
         self.contests = ContestPages(self)
-
-    def add_pusher(self, channel: str, pusher: Pusher, buttons: bool = True) -> None:
-        """A running channel that can deliver an inbox answer to a citizen's chat now (bot/relay/delivery.py)."""
-        self.service.delivery.add(channel, pusher, buttons)
 
     def routes(self) -> list[Route]:
         p, admin, team, w = PREFIX, "admin", "team", self._wrap
