@@ -305,7 +305,7 @@ def test_a_campaign_message_and_a_quiz_push_are_each_pushed_once(service, push):
 
 
 def test_a_message_shown_on_an_open_page_is_not_pushed(service, push):
-    with serve(service, **PUSH) as base:
+    with serve(service, **PUSH, web_events_heartbeat_seconds=0.5) as base:
         client = visitor_client(base, push, "carol")
         visitor = client.cookies["bdhvs_visitor"]
         stream = EventReader(base, visitor)
