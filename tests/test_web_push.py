@@ -9,6 +9,7 @@ over; a restarted sender sends nothing twice but the one in flight; bad subscrip
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import time
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
+from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -417,3 +420,34 @@ def test_unsubscribe_stops_pushes_and_only_the_owner_can(service, push):
         time.sleep(QUIET)
         client.close()
     assert push.requests("hoa") == [] and subscription_row(service.db, endpoint) is None
+
+
+# -- anything else ------------------------------------------------------------------------------------
+
+piece = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=120),
+                  st.sampled_from(["https://fcm.googleapis.com/fcm/send/x", "http://127.0.0.1:1/push/x", "https://[::1",
+                                   "https://fcm.googleapis.com:0/x", "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AY"
+                                   "WXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4", "BTBZMqHH6r4Tts7J_aSIgg", "====", "-_"]))
+subscription_like = st.fixed_dictionaries({}, optional={
+    "endpoint": piece, "expirationTime": piece,
+    "keys": st.one_of(piece, st.fixed_dictionaries({}, optional={"p256dh": piece, "auth": piece}))})
+
+
+@pytest.fixture(scope="module")
+def property_base(small_engine, tmp_path_factory):
+    with serve(make_service(small_engine, database_url(tmp_path_factory.mktemp("push-props"))), **PUSH) as url:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            chat(client, "/dangky all")
+            yield url, client.cookies["bdhvs_visitor"]
+
+
+@hypothesis_settings(max_examples=150, deadline=None, derandomize=True, database=None,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(subscription_like, st.lists(piece, max_size=3), piece), path=st.sampled_from(["subscribe", "unsubscribe"]))
+def test_no_subscription_body_gets_a_5xx(property_base, body, path):
+    base, visitor = property_base
+    with httpx.Client(base_url=base, timeout=30, cookies={"bdhvs_visitor": visitor}) as client:
+        response = client.post(f"/api/push/{path}", content=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    assert response.status_code in (200, 201, 400), (body, response.status_code, response.text[:300])
+    if response.status_code == 400:
+        assert set(response.json()) == {"error", "message"} and response.json()["error"]

@@ -231,9 +231,13 @@ class PushApi:
         except _Answer as answer:
             return answer.response
         try:
-            created = await self.db.run(self._subscribe, visitor, endpoint, p256dh, auth)
-        except IntegrityError:  # the same endpoint subscribed twice at once: the other one stored it
-            created = await self.db.run(self._subscribe, visitor, endpoint, p256dh, auth)
+            try:
+                created = await self.db.run(self._subscribe, visitor, endpoint, p256dh, auth)
+            except IntegrityError:  # the same endpoint subscribed twice at once: the other one stored it
+                created = await self.db.run(self._subscribe, visitor, endpoint, p256dh, auth)
+        except SQLAlchemyError as exc:
+            log.warning("web push: storing a subscription failed (%s)", type(exc).__name__)
+            return Refused(503, "database unavailable", messages.WEB_ERROR).response()
         log.info("web push: %s subscription %s", "new" if created else "renewed", _host(endpoint))
         return JSONResponse({"subscribed": True}, 201 if created else 200, headers=NO_STORE)
 
@@ -248,7 +252,11 @@ class PushApi:
             return exc.response()
         except _Answer as answer:
             return answer.response
-        removed = await self.db.run(self._unsubscribe, visitor, data["endpoint"][:ENDPOINT_CHARS + 1])
+        try:
+            removed = await self.db.run(self._unsubscribe, visitor, data["endpoint"][:ENDPOINT_CHARS + 1])
+        except SQLAlchemyError as exc:
+            log.warning("web push: removing a subscription failed (%s)", type(exc).__name__)
+            return Refused(503, "database unavailable", messages.WEB_ERROR).response()
         return JSONResponse({"subscribed": False, "removed": removed}, headers=NO_STORE)
 
     def _subscribe(self, visitor: str, endpoint: str, p256dh: str, auth: str) -> bool:
