@@ -62,6 +62,7 @@ TITLE = "Bình dân học vụ số"
 BODY_CHARS = 120  # of the message's text in the notification
 TTL = 24 * 3600  # seconds a push service keeps an undelivered notification; older messages are not pushed
 POLL_SECONDS = 1.0  # how often the sender looks for messages committed elsewhere, and for retries that came due
+MIN_GAP = 0.2  # seconds between two looks at least, however many web messages this process commits
 SETTLE = WINDOW  # PostgreSQL: seconds after a message was written before it is pushed (late commits of lower ids)
 MAX_FAILURES = 8  # 429/5xx/no answer in a row for one message: then that message is passed over
 RETRY_FIRST, RETRY_CAP = 5.0, 900.0  # backoff without Retry-After
@@ -373,6 +374,7 @@ class PushSender:
                 while not stop.is_set():
                     wake.clear()
                     try:
+                        last = loop.time()
                         jobs = await self.db.run(self.claim)
                         failures = 0
                     except SQLAlchemyError as exc:
@@ -395,6 +397,7 @@ class PushSender:
                                 raise task.exception()
                         continue
                     await _wait(stop, wake, self.poll_seconds)
+                    await _wait(stop, wake, last + MIN_GAP - loop.time(), wake_too=False)
         finally:
             remove()
 
@@ -500,6 +503,8 @@ class PushSender:
 
 
 async def _wait(stop: asyncio.Event, wake: asyncio.Event, seconds: float, wake_too: bool = True) -> None:
+    if seconds <= 0 or stop.is_set():
+        return
     waiters = {asyncio.ensure_future(stop.wait())}
     if wake_too:
         waiters.add(asyncio.ensure_future(wake.wait()))
