@@ -25,7 +25,6 @@ import queue
 import re
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time

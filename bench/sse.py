@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.memory_run import status_mb, wait_ready  # noqa: E402
 from bench.web_load import percentile  # noqa: E402
-from bot.conversation import web_messages  # noqa: E402
-from bot.conversation.types import OutgoingMessage  # noqa: E402
+from bot.channels import web_messages  # noqa: E402
+from bot.chat.types import OutgoingMessage  # noqa: E402
 from bot.relay import roles  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.models import Chat  # noqa: E402

@@ -28,7 +28,7 @@ from bench.web_load import EVAL, load_questions, percentile  # noqa: E402
 from bot.app import build_service  # noqa: E402
 from bot.channels.telegram import Channel  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.conversation.types import IncomingMessage  # noqa: E402
+from bot.chat.types import IncomingMessage  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 
 

@@ -69,3 +69,12 @@ def mentioned_area(areas: list[Area], text: str) -> Area | None:
         if name and f" {name} " in words:
             return area
     return None
+
+
+def area_code(areas: list[Area], query: str) -> str | None:
+    """'all', or the code of a known area (given by code or name); None when unknown."""
+    if query.strip().lower() in ("", ALL, "tat-ca", "toan-quoc"):
+        return ALL
+    exact = next((a.code for a in areas if a.code == query.strip().lower()), None)  # 'quang-ngai/dak-bla'
+    area = find_area(areas, query)
+    return exact or (area.code if area else None)

@@ -1,4 +1,4 @@
-"""One retry rule for every call to a platform API (Telegram and Zalo replies and polling, campaign sends).
+"""One retry rule for every call to a platform API (replies, polling and campaign sends on every channel).
 
 Exponential backoff with a cap and "equal jitter": retry n waits between half and all of
 `first × 2^(n-1)` (at most `cap`), so that many messages failing together during an outage do not

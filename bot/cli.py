@@ -11,6 +11,7 @@ import typer
 
 from bot.admin.cli import faq_app, gaps_command, report_command
 from bot.campaigns.cli import campaign_app
+from bot.channels import registry
 from bot.channels.web_push_cli import webpush_app
 from bot.config import get_settings
 from bot.contests.cli import contest_app
@@ -85,17 +86,17 @@ def ask(
 
 @app.command()
 def run(
-    channel: Optional[list[str]] = typer.Option(None, "--channel", help="web, telegram, zalo or zalo_oa (repeatable); default: every configured one."),
+    channel: Optional[list[str]] = typer.Option(None, "--channel", help=f"{', '.join(registry.names())} (repeatable); default: every configured one."),
 ) -> None:
-    """Start the bot: the web chat, and Telegram and Zalo when their tokens are set."""
+    """Start the bot: the web chat, and every other channel whose settings are set."""
     import asyncio
 
     from bot.retrieval.store import IndexUnavailable
-    from bot.runner import CHANNEL_MODULES, run as run_channels
+    from bot.runner import run as run_channels
 
     settings = get_settings()
-    channels = channel or settings.channels()
-    unknown = [c for c in channels if c not in CHANNEL_MODULES]
+    channels = channel or registry.configured(settings)
+    unknown = [c for c in channels if not registry.known(c)]
     if unknown or not channels:
         typer.echo(f"error: unknown channel {unknown}" if unknown else "error: no channel configured (WEB_PORT=0 and no tokens)", err=True)
         raise typer.Exit(2)

@@ -31,18 +31,9 @@ def open_areas():
     return load_areas(get_settings().knowledge_dir / "areas.yaml")
 
 
-def check_role(role: str) -> str:
-    """--role: one of the roles (bot.relay.roles.ROLES), or fail."""
-    from bot.relay.roles import ROLES
-
-    if role not in ROLES:
-        fail(f"--role must be one of {', '.join(ROLES)}")
-    return role
-
-
 def area_code(areas, area: str) -> str:
     """--area: the code of an area of knowledge/areas.yaml (or 'all'), or fail."""
-    from bot.relay.roles import area_code as find
+    from bot.areas import area_code as find
 
     code = find(areas, area)
     if code is None:

@@ -108,7 +108,7 @@ BUTTON_AREA_UNKNOWN = "Tôi không rõ khu vực"
 ESCALATED = (
     "Đã gửi câu hỏi #{id} của bác cho Tổ công nghệ số cộng đồng.\n"
     "Mã câu hỏi: {code}\n"
-    "Bác gõ /theodoi {code} để xem cán bộ đã trả lời chưa, trên Telegram, Zalo hay trang web đều được.\n"
+    "Bác gõ /theodoi {code} để xem cán bộ đã trả lời chưa, ở trang web hay ứng dụng nhắn tin nào cũng được.\n"
     "{promise}\n"
     "Câu trả lời sẽ đến ngay trong cuộc trò chuyện này. Nếu cần gấp, bác có thể đến Ủy ban nhân dân xã, phường nơi bác ở."
 )
@@ -224,7 +224,7 @@ RELAY_SEARCH_USAGE = "Cách dùng: /timkiem <từ khóa>, ví dụ: /timkiem kí
 RELAY_SEARCH_HEADER = "🔎 Kết quả cho «{query}»:"
 RELAY_SEARCH_ITEM = "{n}. {title} ({source})"
 RELAY_SEARCH_EMPTY = "Không tìm thấy nội dung phù hợp với «{query}»."
-RELAY_SEARCH_FOOTER = "Chọn một kết quả để lấy thẻ trả lời gửi vào nhóm Zalo, Telegram."
+RELAY_SEARCH_FOOTER = "Chọn một kết quả để lấy thẻ trả lời gửi vào nhóm chat của tổ."
 RELAY_CARD_USAGE = "Cách dùng: /thetraloi <từ khóa>, ví dụ: /thetraloi thanh toán QR"
 CARD_BOT_LINK = "🤖 Hỏi thêm trợ lý Bình dân học vụ số: {url}"
 RELAY_DUTY_ON = "Bạn đang trực: bot sẽ báo khi có câu hỏi mới ở khu vực của bạn. Gõ /truc tat để tạm nghỉ."
@@ -237,11 +237,11 @@ RELAY_INVITE_CREATED = (
 RELAY_AREA_NOT_FOUND = "Tôi chưa tìm thấy khu vực «{query}». Hãy dùng mã như dien-bien, quang-ngai/dak-bla, hoặc all."
 RELAY_JOIN_USAGE = "Cách dùng: /thamgia <mã mời>"
 RELAY_JOIN_DONE = "Chào mừng bạn! Bạn đã là {role} ({area}). Gõ /help để xem các lệnh."
-RELAY_JOIN_WRONG_CHANNEL = "Trang web chưa hỗ trợ vai trò cán bộ. Bạn hãy gõ mã mời này trong Telegram hoặc Zalo."
+RELAY_JOIN_WRONG_CHANNEL = "Trang web chưa hỗ trợ vai trò cán bộ. Bạn hãy gõ mã mời này trong {channels}."
 RELAY_JOIN_BAD = "Mã mời không đúng, đã được dùng hoặc đã hết hạn. Bạn hãy xin quản trị viên mã mới."
 RELAY_REVOKE_USAGE = (
     "Cách dùng: /thuhoi <kênh:mã người dùng> [team|admin] [khu vực], "
-    "ví dụ: /thuhoi telegram:12345 team dien-bien. Gõ /vaitro để xem danh sách."
+    "ví dụ: /thuhoi {example}:12345 team dien-bien. Gõ /vaitro để xem danh sách."
 )
 RELAY_REVOKE_DONE = "Đã thu hồi {count} quyền của {user}."
 RELAY_REVOKE_NONE = "{user} không có quyền nào như vậy."
@@ -388,7 +388,7 @@ CONTEST_ABOUT = {
 }
 CONTEST_YES, CONTEST_NO = "có", "không"
 
-# --- admins: FAQ entries by chat (/themfaq) and the team's drafts (bot/admin/chat_faq.py) ---
+# --- admins: FAQ entries by chat (/themfaq) and the team's drafts (bot/relay/faq_chat.py) ---
 FAQ_ADMIN_HELP = (
     "\n• /themfaq: thêm câu hỏi thường gặp từng bước. /huy: dừng giữa chừng.\n"
     "• /banthao: bản nháp của tổ chờ duyệt. /duyetfaq <số>: duyệt. /tuchoifaq <số>: từ chối."

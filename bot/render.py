@@ -15,7 +15,7 @@ esc:<log>, tp:<topic>. <log> is the conversation_log row of the question.
 from __future__ import annotations
 
 from bot import messages
-from bot.conversation.types import Button, OutgoingMessage
+from bot.chat.types import Button, OutgoingMessage
 from bot.retrieval.engine import Answer, trim_for_phone
 
 

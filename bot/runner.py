@@ -1,34 +1,41 @@
 """`python -m bot run`: start the configured channels in one process around one service.
 
-Each channel module defines `Channel(service, settings)` with:
+Each channel (bot/channels/registry.py) defines `Channel(service, settings, gate)` with:
   async run(stop: asyncio.Event)  runs until `stop` is set
   routes() -> list                Starlette routes it needs on the web server (webhooks); may be []
-The web channel serves its own pages plus every other channel's routes.
+  async push(chat_id, message)    (channels that can reach a chat unprompted) -> delivered
+The web channel serves its own pages plus every other channel's routes. Each channel gets one rate gate
+for the process, which its campaign sender shares.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import signal
 import sys
 
-from bot.admin.live import LiveFaq
+from bot.faq.live import LiveFaq
 from bot.app import build_service
+from bot.channels import registry
 from bot.channels.web_warmup import Progress, WarmupServer
 from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.retrieval.store import index_state
 from bot.supervise import supervise
 
-CHANNEL_MODULES = {"web": "bot.channels.web", "telegram": "bot.channels.telegram", "zalo": "bot.channels.zalo",
-                   "zalo_oa": "bot.channels.zalo_oa"}
 
 
 def with_web(channels: list[str]) -> list[str]:
-    """The channels to start: a channel that receives by webhook only (NEEDS_WEB) brings the web server."""
-    needs = any(getattr(importlib.import_module(CHANNEL_MODULES[c]), "NEEDS_WEB", False) for c in channels)
+    """The channels to start: a channel that receives by webhook only (`needs_web`) brings the web server."""
+    needs = any(registry.get(c).needs_web for c in channels)
     return ["web", *channels] if needs and "web" not in channels else channels
+
+
+def build_channels(service: ConversationService, settings: Settings, channels: list[str]) -> tuple[dict, dict]:
+    """The channel instances and their rate gates (one per channel: replies and campaign sends share it)."""
+    gates = registry.gates(settings, channels)
+    instances = {name: registry.channel_class(name)(service, settings, gates[name]) for name in channels}
+    return instances, gates
 
 
 async def run(settings: Settings, channels: list[str]) -> None:
@@ -36,7 +43,7 @@ async def run(settings: Settings, channels: list[str]) -> None:
     if "web" in channels and not settings.web_port:
         raise RuntimeError(f"{', '.join(c for c in channels if c != 'web')} needs the web server for its webhook: set WEB_PORT")
     service = await _build_service_serving_warmup(settings) if "web" in channels else build_service(settings)
-    instances = {name: importlib.import_module(CHANNEL_MODULES[name]).Channel(service, settings) for name in channels}
+    instances, gates = build_channels(service, settings, channels)
     loop = asyncio.get_running_loop()
     connect(service, instances, loop)
     stop = asyncio.Event()
@@ -49,13 +56,13 @@ async def run(settings: Settings, channels: list[str]) -> None:
     if settings.scheduler_enabled:  # campaigns: the scheduler and the outbox senders (bot/campaigns)
         from bot.campaigns.scheduler import Campaigns
 
-        tasks.append(asyncio.create_task(supervise("campaigns", Campaigns(service, settings).run, stop), name="campaigns"))
+        tasks.append(asyncio.create_task(supervise("campaigns", Campaigns(service, settings, gates).run, stop), name="campaigns"))
     # due times of escalated questions: reminders, and overdue ones moved up to the province (bot/relay/watch.py)
     from bot.relay.watch import SlaWatch
 
     watch = SlaWatch(service, settings.escalation_check_seconds)
     tasks.append(asyncio.create_task(supervise("sla-watch", watch.run, stop), name="sla-watch"))
-    # FAQ edits (from the CLI or another process) answered within seconds: bot/admin/live.py
+    # FAQ edits (from the CLI or another process) answered within seconds: bot/faq/live.py
     live = LiveFaq(service.engine, service.db, settings.knowledge_dir, settings.index_dir)
     tasks.append(asyncio.create_task(supervise("faq-live", live.run, stop), name="faq-live"))
     done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -68,15 +75,15 @@ async def run(settings: Settings, channels: list[str]) -> None:
 
 def connect(service: ConversationService, instances: dict, loop: asyncio.AbstractEventLoop) -> None:
     """Channels of one process reach each other: the web server serves the others' webhooks; team answers,
-    reminders and notices (a web visitor's question for a member on Telegram) reach chats on their channel now."""
-    from bot.webadmin.pages import pusher_for
-
+    reminders and notices (a web visitor's question for a member on another channel) reach chats on their
+    channel now."""
     service.delivery.bind(loop)
+    web = instances.get("web")
     for name, channel in instances.items():
-        if name != "web" and "web" in instances:
-            instances["web"].add_routes(channel.routes())
-        if pusher := pusher_for(name, channel):
-            service.delivery.add(name, pusher, buttons=name != "zalo")
+        if channel is not web and web is not None:
+            web.add_routes(channel.routes())
+        if hasattr(channel, "push"):
+            service.delivery.add(name, channel.push, buttons=registry.get(name).buttons)
 
 
 async def _build_service_serving_warmup(settings: Settings) -> ConversationService:

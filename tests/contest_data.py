@@ -10,7 +10,7 @@ import threading
 from bot.areas import load_areas
 from bot.contests import service as cs
 from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage, OutgoingMessage
+from bot.chat.types import IncomingMessage, OutgoingMessage
 from bot.knowledge.models import QuizQuestion
 from tests.conftest import KNOWLEDGE
 

@@ -12,10 +12,10 @@ import yaml
 from sqlalchemy import select
 
 from bot import messages
-from bot.admin.chat_faq import entry_id_for
-from bot.admin.faq_store import FaqStore
-from bot.admin.live import LiveFaq
-from bot.admin.models import FaqVersion
+from bot.relay.faq_chat import entry_id_for
+from bot.faq.store import FaqStore
+from bot.faq.live import LiveFaq
+from bot.faq.models import FaqVersion
 from bot.areas import load_areas
 from bot.channels.telegram import Channel
 from bot.conversation.service import ConversationService
@@ -24,7 +24,8 @@ from bot.retrieval.engine import Engine
 from bot.retrieval.store import load_index
 from bot.storage.db import Database
 from tests.conftest import KNOWLEDGE
-from tests.test_relay import database_fixture, buttons, escalate, give, send
+from tests.chat_helpers import buttons, escalate, give, send
+from tests.pg import database_fixture
 from tests.test_telegram import BotThread, ask, button_data, press, settings
 
 AREAS = load_areas(KNOWLEDGE / "areas.yaml")

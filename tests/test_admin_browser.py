@@ -17,7 +17,7 @@ from bot.webadmin import texts
 from openpyxl import load_workbook
 from playwright.sync_api import expect, sync_playwright
 
-from bot.admin.live import LiveFaq
+from bot.faq.live import LiveFaq
 from bot.admin.reports import build_report, parse_period
 from bot.retrieval.engine import Engine
 from bot.retrieval.store import load_index

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from bot import messages
-from bot.admin import drafts
-from bot.admin.exports import csv_value
-from bot.admin.faq_store import FaqStore, ImportRejected, parse_row
+from bot.relay import drafts
+from bot.spreadsheet import csv_value
+from bot.faq.store import FaqStore, ImportRejected, parse_row
 from bot.admin.reports import build_report, parse_period, write_report
 from bot.areas import load_areas
 from bot.channels.inbound import parse_json
@@ -31,11 +31,12 @@ from bot.conversation.service import PROCESSED_KEPT, ConversationService
 from bot.knowledge.allowlist import safe_ref
 from bot.knowledge.loaders import load_faq
 from bot.knowledge.models import KnowledgeError
-from bot.relay.inbox import mask
+from bot.privacy import mask
 from bot.relay.models import RelayMessage
 from bot.storage.models import MAX_ID, Conversation, Escalation, ProcessedMessage, QuizAnswer, parse_id
 from tests.conftest import KNOWLEDGE, ROOT
-from tests.test_relay import database_fixture, escalate, give, send
+from tests.chat_helpers import escalate, give, send
+from tests.pg import database_fixture
 from tests.test_webadmin import account, csrf_of, faq_form, login, session_csrf
 from tests.web_server import QUIZ, free_port, serve
 

@@ -27,9 +27,9 @@ from bot.campaigns.quiz import leaderboard
 from bot.campaigns.senders import quiet_until, run_senders
 from bot.cli import app
 from bot.config import Settings, get_settings
-from bot.conversation import web_messages
+from bot.channels import web_messages
 from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage
+from bot.chat.types import IncomingMessage
 from bot.knowledge.models import QuizQuestion
 from bot.storage.models import QuizAnswer, Subscription, User
 from tests.campaign_data import seed

@@ -75,7 +75,7 @@ def test_campaign_calendar_covers_the_national_days(kb):
 
 def test_no_web_address_or_phone_number_outside_the_allow_list(kb):
     assert all(a.source for a in kb.allowlist)
-    allowed = AllowList.of(kb.allowlist)  # the same check every FAQ save makes (bot.admin.faq_store)
+    allowed = AllowList.of(kb.allowlist)  # the same check every FAQ save makes (bot.faq.store)
     problems = [(where, item) for where, text in _texts(kb) for item in allowed.outside(text)]
     assert not problems, problems
 

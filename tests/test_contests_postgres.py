@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot import messages
 from bot.contests import service as cs
-from bot.conversation.types import IncomingMessage
+from bot.chat.types import IncomingMessage
 from bot.contests.models import DONE, ContestAnswer, ContestEntry, ContestRound
 from bot.storage.db import Database
 from bot.storage.models import User

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot import messages
 from bot.areas import load_areas
 from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage
+from bot.chat.types import IncomingMessage
 from bot.knowledge.models import QuizQuestion
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Escalation, QuizAnswer, Subscription, User

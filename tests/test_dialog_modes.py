@@ -17,7 +17,7 @@ from bot import intents, messages, render
 from bot.areas import load_areas
 from bot.channels.telegram import Channel as TelegramChannel
 from bot.conversation.service import CONTEXT_SECONDS, ConversationService
-from bot.conversation.types import IncomingMessage
+from bot.chat.types import IncomingMessage
 from bot.retrieval.engine import Answer, Engine
 from bot.retrieval.store import build_index, load_index
 from bot.storage.db import Database

@@ -16,12 +16,12 @@ import pytest
 import yaml
 from openpyxl import Workbook, load_workbook
 
-from bot.admin.faq_store import COLUMNS, FaqStore, ImportRejected
-from bot.admin.live import LiveFaq
-from bot.admin.models import FaqChange, FaqVersion
+from bot.faq.store import COLUMNS, FaqStore, ImportRejected
+from bot.faq.live import LiveFaq
+from bot.faq.models import FaqChange, FaqVersion
 from bot.areas import load_areas
 from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage
+from bot.chat.types import IncomingMessage
 from bot.knowledge.loaders import load_knowledge
 from bot.retrieval.engine import Engine
 from bot.retrieval.store import load_index, units_of

@@ -37,7 +37,7 @@ from bot.campaigns.senders import MAX_ATTEMPTS, run_senders
 from bot.channels.telegram import Channel as TelegramChannel
 from bot.config import Settings
 from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage, OutgoingMessage
+from bot.chat.types import IncomingMessage, OutgoingMessage
 from bot.retrieval.engine import Engine
 from bot.retrieval.service import open_engine
 from bot.retrieval.store import build_index, load_index, read_manifest

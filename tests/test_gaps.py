@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.admin import gaps
 from bot.storage.models import Chat, Conversation, Escalation, QuestionVector, User
-from tests.test_relay import database_fixture
+from tests.pg import database_fixture
 from tests.test_run import bot_env
 
 SAMPLE = Path(__file__).parent / "data" / "gaps_sample.jsonl"

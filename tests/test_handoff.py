@@ -12,14 +12,15 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.conversation import web_messages
+from bot.channels import web_messages
 from bot.conversation.service import ConversationService
 from bot.relay import inbox
 from bot.relay.models import RelayMessage
 from bot.relay.sla import TZ, Schedule, parse_days, parse_hours, parse_windows
 from bot.relay.watch import SlaWatch
 from bot.storage.models import Escalation
-from tests.test_relay import AREAS, database_fixture, give, send
+from tests.chat_helpers import AREAS, give, send
+from tests.pg import database_fixture
 
 db = database_fixture("handoff_test")
 CODE = re.compile(r"Mã câu hỏi: ([A-Z0-9]{6})\b")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from bot.admin.faq_store import FaqStore
-from bot.conversation.types import IncomingMessage
+from bot.faq.store import FaqStore
+from bot.chat.types import IncomingMessage
 from bot.webadmin import auth, texts
 from tests.test_browser import ARGS, CHROMIUM
 from tests.web_server import database_url, make_service, serve

@@ -22,7 +22,7 @@ from bot.campaigns import outbox
 from bot.campaigns.models import OutboxMessage
 from bot.campaigns.scheduler import Campaigns
 from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage
+from bot.chat.types import IncomingMessage
 from bot.storage.db import Database
 from tests import delivery_scenarios as scenarios
 from tests.campaign_data import seed

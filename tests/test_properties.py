@@ -21,8 +21,10 @@ from hypothesis import strategies as st
 
 from bot.accents import AccentRestorer
 from bot.backoff import backoff
+from bot.contests.chat import COMMANDS as CONTEST_COMMANDS
 from bot.conversation.service import COMMANDS
-from bot.conversation.types import IncomingMessage, OutgoingMessage
+from bot.relay.commands import COMMANDS as RELAY_COMMANDS
+from bot.chat.types import IncomingMessage, OutgoingMessage
 from bot.knowledge import plaintext
 from bot.relay import commands as relay
 from bot.textnorm import clean, expand_abbreviations, fold, nfc, strip_markup
@@ -188,7 +190,7 @@ incoming = st.builds(
     chat_id=st.sampled_from(["p1", "p2", "g1"]),
     kind=st.sampled_from(["text", "command", "button", "poll_answer", "other", "unsupported", "nonsense"]),
     text=st.one_of(any_text, vietnamese_text, st.sampled_from(["1", "2", "B", "kich hoat vneid", "#1 cảm ơn"])),
-    command=st.one_of(st.sampled_from(sorted(COMMANDS)), st.text(max_size=20)),
+    command=st.one_of(st.sampled_from(sorted({*COMMANDS.words(), *RELAY_COMMANDS.words(), *CONTEST_COMMANDS})), st.text(max_size=20)),
     data=button_data,
     poll_id=st.one_of(st.text(max_size=10), st.integers(0, 5).map(str)),
     option=st.integers(-3, 6),

@@ -19,11 +19,12 @@ from bot import messages
 from bot.areas import load_areas
 from bot.channels.telegram import Channel as TelegramChannel
 from bot.config import Settings
-from bot.conversation.service import ConversationService, FloodGuard
+from bot.conversation.service import ConversationService
+from bot.ratelimit import FloodGuard
 from bot.storage.models import Chat, Escalation, User
 from tests.conftest import KNOWLEDGE
 from tests.fake_telegram import FakeTelegram
-from tests.test_relay import database_fixture
+from tests.pg import database_fixture
 from tests.test_telegram import BotThread
 from tests.web_server import QUIZ, serve
 
@@ -159,7 +160,7 @@ def test_escalations_are_limited_per_address_and_per_person(service, db):
 
 def test_flood_guard_forgets_old_keys_and_stays_bounded(monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr("bot.conversation.service.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("bot.ratelimit.time.monotonic", lambda: now[0])
     guard = FloodGuard(2, 30.0, max_keys=500)
     for i in range(20_000):
         assert guard.allow(f"web:{i}")

@@ -7,60 +7,23 @@ never drop these tables, nor these tests theirs.
 import asyncio
 import datetime as dt
 import hashlib
-import itertools
-import os
 import re
 import threading
 import time
 
-import psycopg
 import pytest
 from sqlalchemy import select
 
 from bot import messages
-from bot.areas import load_areas
-from bot.conversation import web_messages
+from bot.channels import web_messages
 from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage
-from bot.relay import roles
 from bot.relay.cards import answer_card
 from bot.relay.models import AuditEntry, FaqDraft, RoleInvite
-from bot.storage.db import Database
 from bot.storage.models import Escalation, User
-from tests.conftest import KNOWLEDGE
+from tests.chat_helpers import AREAS, buttons, escalate, give, send
+from tests.pg import database_fixture
 
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BOT_URL = "https://t.me/binhdan_test_bot"
-AREAS = load_areas(KNOWLEDGE / "areas.yaml")
-_ids = itertools.count(1)
-
-
-def pg_schema(schema: str) -> str:
-    """A fresh, empty schema in the test database; the URL puts it first on the search path."""
-    try:
-        with psycopg.connect(PG_URL, connect_timeout=5, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            conn.execute(f"CREATE SCHEMA {schema}")
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL} ({exc}); .ci/run starts it (see README)")
-    return f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-
-
-def open_test_db(kind: str, tmp_path, schema: str) -> Database:
-    """A migrated database: SQLite in tmp_path, or PostgreSQL in its own fresh `schema`."""
-    return Database(f"sqlite:///{tmp_path / 'bot.db'}" if kind == "sqlite" else pg_schema(schema))
-
-
-def database_fixture(schema: str):
-    """A `db` fixture over SQLite and PostgreSQL (in `schema`, so test files never drop each other's tables)."""
-
-    @pytest.fixture(params=["sqlite", "postgresql"])
-    def db(request, tmp_path):
-        database = open_test_db(request.param, tmp_path, schema)
-        yield database
-        database.engine.dispose()
-
-    return db
 
 
 db = database_fixture("relay_test")
@@ -69,31 +32,6 @@ db = database_fixture("relay_test")
 @pytest.fixture
 def service(small_engine, db):
     return ConversationService(small_engine, db, [], AREAS, flood_limit=1000, public_bot_url=BOT_URL)
-
-
-def send(service, user, command="", text="", channel="telegram", **kw):
-    kind = kw.pop("kind", "command" if command else "text")
-    msg = IncomingMessage(channel=channel, user_id=user, chat_id=kw.pop("chat", user), kind=kind, command=command,
-                          text=text, message_id=str(next(_ids)), **kw)
-    return service.handle(msg)
-
-
-def give(db, user, role, area="all", channel="telegram"):
-    with db.session() as s:
-        roles.grant(s, roles.find_user(s, channel, user, create=True), role, area, "cli")
-
-
-def escalate(service, citizen, question, area="", channel="telegram", **kw):
-    if area:
-        send(service, citizen, "dangky", area, channel=channel, **kw)
-    out = send(service, citizen, "canbo", question, channel=channel, **kw)
-    if out[0].text == messages.ESCALATE_WHICH_AREA:  # no area known: "Tôi không rõ khu vực"
-        out = send(service, citizen, kind="button", data="ea:-", channel=channel, **kw)
-    return int(re.search(r"#(\d+)", out[0].text)[1]), out
-
-
-def buttons(out):
-    return [b.data for row in out.buttons for b in row]
 
 
 class Pushed(list):

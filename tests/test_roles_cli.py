@@ -11,7 +11,8 @@ from bot.conversation.service import ConversationService
 from bot.relay.models import AuditEntry
 from bot.storage.db import Database
 from tests.conftest import ROOT
-from tests.test_relay import AREAS, pg_schema, send
+from tests.chat_helpers import AREAS, send
+from tests.pg import pg_schema
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -18,7 +18,7 @@ from bot.areas import load_areas
 from bot.channels.telegram import Channel, split_text
 from bot.config import Settings
 from bot.conversation.service import ConversationService
-from bot.conversation.types import Button, OutgoingMessage
+from bot.chat.types import Button, OutgoingMessage
 from bot.knowledge.models import QuizQuestion
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Escalation, QuizAnswer, QuizPoll, Subscription, User

@@ -14,13 +14,13 @@ from sqlalchemy import insert, select
 
 from bot import messages
 from bot.areas import load_areas
-from bot.conversation import web_messages
+from bot.channels import web_messages
 from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage, OutgoingMessage
+from bot.chat.types import IncomingMessage, OutgoingMessage
 from bot.relay import roles
 from bot.storage.models import Chat, User, utcnow
 from tests.conftest import KNOWLEDGE
-from tests.test_relay import database_fixture
+from tests.pg import database_fixture
 from tests.web_events import EventReader
 from tests.web_server import QUIZ, serve
 

@@ -19,8 +19,8 @@ from bot import messages
 from bot.campaigns import scheduler
 from bot.campaigns.models import Campaign
 from bot.config import Settings
-from bot.conversation import web_messages
-from bot.conversation.types import OutgoingMessage
+from bot.channels import web_messages
+from bot.chat.types import OutgoingMessage
 from bot.relay import roles
 from bot.storage.models import Chat
 from bot.retrieval.engine import Engine

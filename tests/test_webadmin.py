@@ -19,8 +19,8 @@ from PIL import Image
 from sqlalchemy import func, inspect, select, text, update
 
 from bot import messages
-from bot.admin.faq_store import FaqStore
-from bot.admin.models import FaqVersion
+from bot.faq.store import FaqStore
+from bot.faq.models import FaqVersion
 from bot.admin.reports import TZ as REPORT_TZ, build_report, parse_period
 from bot.areas import load_areas
 from bot.conversation.service import ConversationService
@@ -32,7 +32,8 @@ from bot.webadmin import texts as t
 from bot.webadmin.models import WebAccount, WebSession
 from bot.webadmin.pages import COOKIE, LOGIN_COOKIE
 from tests.conftest import KNOWLEDGE
-from tests.test_relay import database_fixture, escalate, give, send
+from tests.chat_helpers import escalate, give, send
+from tests.pg import database_fixture
 from tests.test_reports import fill
 from tests.test_run import bot_env, bot_process
 from tests.web_server import free_port, serve

@@ -17,6 +17,7 @@ from bot import messages
 from bot.areas import load_areas
 from bot.channels import health
 from bot.channels.zalo import MAX_TEXT, Channel, split_text
+from bot.chat.types import OutgoingMessage
 from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.knowledge.models import QuizQuestion
@@ -130,8 +131,7 @@ def test_protected_account_gets_the_short_reply_and_nothing_is_stored_or_logged(
     update = fake.message(user="child-4242", name="Bé Na Nguyễn", event="message.unsupported.received")
     fake.inject(update)
     assert fake.wait_for(lambda: fake.sent("child-4242")) == [messages.UNSUPPORTED_ACCOUNT]
-    assert polling.call(polling.channel.push("child-4242", "Tin mới")) is False
-    with db.session() as s:
+    with db.session() as s:  # no user or chat row: no campaign can ever reach the account
         assert s.scalars(select(User)).all() == [] and s.scalars(select(Chat)).all() == []
     assert "child-4242" not in caplog.text and "Bé Na" not in caplog.text
 
@@ -222,27 +222,25 @@ def test_network_errors_back_off_and_stop_promptly(service, caplog):
     assert TOKEN.split(":")[1] not in caplog.text
 
 
-def test_long_pushes_are_split_and_pushes_follow_the_policy(polling, fake):
+def test_long_messages_are_split_and_every_send_takes_from_the_channel_gate(polling, fake):
+    """A team answer or notice (`push`) is cut at a break like a reply; every send of the channel, replies
+    included, is paced by its one rate gate (3 a second here). Campaigns' push rule: tests/test_campaigns.py."""
     channel = polling.channel
-    assert channel.push_window == 48 * 3600 and channel.push_interval == pytest.approx(1 / 3)  # from the settings
-    assert polling.call(channel.push("stranger", "Tin mới")) is False  # never wrote to the bot
+    assert channel.gate.rate == pytest.approx(3.0)  # from the settings
     paragraph = "Phong trào Bình dân học vụ số giúp mọi người dân dùng dịch vụ công trực tuyến. " * 12
     long_text = "\n\n".join([paragraph] * 5)
     ask(fake, "/help", user="u5")
     start = len(fake.sent("u5"))
-    assert polling.call(channel.push("u5", long_text)) is True
+    assert polling.call(channel.push("u5", OutgoingMessage(long_text))) is True
     pieces = fake.sent("u5")[start:]
     assert len(pieces) >= 3 and all(1 <= len(p) <= MAX_TEXT for p in pieces)
     assert all(p.endswith(".") for p in pieces)  # cut at sentence ends, not mid-word
     assert " ".join(pieces).split() == long_text.split()
-    assert polling.call(channel.push("u5", "Ảnh tuyên truyền", photo="https://example.org/a.png")) is True
+    assert polling.call(channel.send("u5", "Ảnh tuyên truyền", photo="https://example.org/a.png")) is True
     assert fake.of("sendPhoto")[-1].params["caption"] == "Ảnh tuyên truyền"
-    assert polling.call(channel.push("u5", "Một tin nữa")) is False  # two pushes per message from the chat
     sends = [c for c in fake.calls if c.method in ("sendMessage", "sendPhoto") and c.params["chat_id"] == "u5" and c.ok]
-    assert sends[-1].at - sends[start].at >= 0.3 * 0.9  # pushes start at most one per push_interval
-    ask(fake, "cảm ơn", user="u5")
-    channel.push_window = 0.0  # the chat's last message is now too old
-    assert polling.call(channel.push("u5", "Tin mới")) is False
+    paced = sends[-(len(pieces) + 1):]
+    assert paced[-1].at - paced[0].at >= len(pieces) / 3 * 0.9  # one send per 1/3 s, all chats together
 
 
 def test_webhook_rejects_a_wrong_secret_and_answers_a_right_one(service, fake):

@@ -18,7 +18,7 @@ from bot.campaigns.models import Campaign, OutboxMessage
 from bot.campaigns.senders import run_senders
 from bot.config import Settings
 from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage
+from bot.chat.types import IncomingMessage
 from bot.knowledge.models import QuizQuestion
 from bot.storage.models import ProcessedMessage, Subscription, User, utcnow
 from tests.conftest import KNOWLEDGE

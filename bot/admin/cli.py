@@ -15,7 +15,7 @@ faq_app = typer.Typer(help="Manage FAQ entries: import/export (YAML, CSV, XLSX),
 
 
 def _store():
-    from bot.admin.faq_store import FaqStore
+    from bot.faq.store import FaqStore
 
     return FaqStore(get_settings().knowledge_dir, open_database())
 
@@ -41,7 +41,7 @@ def faq_import(
     check: bool = typer.Option(False, "--check", help="Only validate; change nothing."),
 ) -> None:
     """Add or edit entries (and retire rows marked retired); all rows or none."""
-    from bot.admin.faq_store import ImportRejected
+    from bot.faq.store import ImportRejected
 
     store = _store()
     try:
@@ -68,7 +68,7 @@ def faq_export(file: Path = typer.Argument(..., dir_okay=False, help="Where to w
 @faq_app.command("retire")
 def faq_retire(entry_ids: list[str] = typer.Argument(..., help="Entry ids to stop answering with.")) -> None:
     """Remove entries from the answers (a rollback brings them back)."""
-    from bot.admin.faq_store import ImportRejected
+    from bot.faq.store import ImportRejected
 
     try:
         _done(_store().retire(entry_ids, _actor()))
@@ -97,7 +97,7 @@ def faq_history(
 @faq_app.command("rollback")
 def faq_rollback(version: int = typer.Argument(..., help="Restore the entries as they were before this version.")) -> None:
     """Undo a version and every later one (recorded as a new version)."""
-    from bot.admin.faq_store import ImportRejected
+    from bot.faq.store import ImportRejected
 
     try:
         _done(_store().rollback(version, _actor()))

@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.relay.inbox import mask
+from bot.privacy import mask
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Escalation, QuestionVector, User
 from bot.textnorm import clean, fold

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, inspect, select
 
 from bot import messages as m
-from bot.admin.exports import append_row, write_csv
-from bot.relay.inbox import mask
+from bot.spreadsheet import append_row, write_csv
+from bot.privacy import mask
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Escalation, QuizAnswer, Subscription
 from bot.textnorm import clean, fold

@@ -14,14 +14,15 @@ import typer
 from sqlalchemy import select
 
 from bot.areas import ALL, find_area, load_areas
+from bot.channels import registry
 from bot.cli_support import fail, open_database
 from bot.config import get_settings
 from bot.textnorm import clean
 
 campaign_app = typer.Typer(help="Campaigns and quiz pushes.", no_args_is_help=True)
-CHANNELS = ("telegram", "zalo", "zalo_oa", "web", "all")
-SENDERS = ("telegram", "zalo", "zalo_oa", "web")
-MAX_TEXT = 2000  # Zalo's limit (Telegram's is 4096)
+CHANNELS = (*registry.names(), "all")
+SENDERS = tuple(registry.names())
+MAX_TEXT = registry.text_limit()  # a campaign text goes out in one piece on every channel
 
 
 def _parse_at(value: str) -> dt.datetime:
@@ -42,7 +43,7 @@ def add(
     at: Optional[str] = typer.Option(None, "--at", help="ISO date-time (Vietnam time unless an offset is given) or 'now'."),
     cron: Optional[str] = typer.Option(None, "--cron", help="Recurring, 5-field cron in Vietnam time, e.g. '0 8 * * 1'."),
     area: str = typer.Option(ALL, "--area", help="'all', a province or 'province/commune' (code or name)."),
-    channel: str = typer.Option("all", "--channel", help="telegram, zalo, zalo_oa, web or all."),
+    channel: str = typer.Option("all", "--channel", help=f"{', '.join(CHANNELS)}."),
     quiz: bool = typer.Option(False, "--quiz", help="A quiz push: the next question to subscribers who opted in."),
     reveal_after: int = typer.Option(120, "--reveal-after", help="Quiz: minutes until the answer is revealed (0: never)."),
 ) -> None:
@@ -151,7 +152,7 @@ def cancel(campaign_id: int = typer.Argument(..., metavar="ID")) -> None:
 
 @campaign_app.command("send")
 def send(
-    channel: list[str] = typer.Option(..., "--channel", help="telegram, zalo, zalo_oa or web (repeatable)."),
+    channel: list[str] = typer.Option(..., "--channel", help=f"{', '.join(SENDERS)} (repeatable)."),
     until_empty: bool = typer.Option(False, "--until-empty", help="Exit when nothing is left to send."),
 ) -> None:
     """Run outbox senders only (more processes can share one PostgreSQL outbox)."""

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.channels.outbound import Status
+from bot.storage.columns import UtcDateTime
 from bot.storage.models import Base, utcnow
 
-# Outbox row states. pending -> sending (claimed, leased) -> sent | pending (retry) | failed | blocked
-# | skipped (the platform would not take it: web chat, Zalo outside its window) | cancelled.
-PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED, CANCELLED = (
-    "pending", "sending", "sent", "failed", "blocked", "skipped", "cancelled")
+# Outbox row states: bot.channels.outbound.Status (its transports answer in them).
+PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED, CANCELLED = Status
 
 
 class Campaign(Base):
@@ -25,13 +25,13 @@ class Campaign(Base):
     key: Mapped[Optional[str]] = mapped_column(String(160), unique=True, nullable=True)  # 'kb:<id>' from the calendar
     kind: Mapped[str] = mapped_column(String(16), default="message")  # message | quiz
     text: Mapped[str] = mapped_column(Text, default="")
-    run_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    run_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
     cron: Mapped[str] = mapped_column(String(64), default="")
     area: Mapped[str] = mapped_column(String(128), default="all")
-    channel: Mapped[str] = mapped_column(String(16), default="all")  # telegram | zalo | web | all
+    channel: Mapped[str] = mapped_column(String(16), default="all")  # a channel name (bot/channels/registry.py) | all
     reveal_minutes: Mapped[int] = mapped_column(Integer, default=0)  # quiz: answer shown this long after
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused | cancelled
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class CampaignRun(Base):
@@ -43,11 +43,11 @@ class CampaignRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # message | quiz | reveal
-    slot: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # the scheduled time it stands for
+    slot: Mapped[dt.datetime] = mapped_column(UtcDateTime())  # the scheduled time it stands for
     text: Mapped[str] = mapped_column(Text, default="")
     quiz_id: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16), default="expanding")  # expanding | queued
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class OutboxMessage(Base):
@@ -69,8 +69,8 @@ class OutboxMessage(Base):
     payload: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, nullable=True)  # quiz poll; else the run's text
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    not_before: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    lease_until: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    not_before: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    lease_until: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
     last_error: Mapped[str] = mapped_column(String(300), default="")
-    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -5,7 +5,7 @@ user ids, so memory does not grow with the audience. Claiming is one UPDATE … 
 FOR UPDATE SKIP LOCKED) … RETURNING, so several sender processes on PostgreSQL never take the same row
 (on SQLite the single statement is atomic under the database write lock).
 
-Exactly once per chat: the audience is one row per chat (a Telegram group where 30 members subscribed
+Exactly once per chat: the audience is one row per chat (a group chat where 30 members subscribed
 gets one copy), (run_id, chat_id) is unique. A claimed row is leased; the sender renews the lease of
 every row it holds (`renew`) while the row waits for its rate slot or its answer, so `recover` only
 re-queues rows whose sender is gone. `finish` is fenced by the attempt number: an outcome is recorded
@@ -18,18 +18,18 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import and_, case, delete, func, literal, or_, select, update
+from sqlalchemy import and_, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.areas import ALL
+from bot.vntime import aware
 from bot.campaigns.models import (
-    BLOCKED, CANCELLED, PENDING, SENDING, SENT, SKIPPED, Campaign, CampaignRun, OutboxMessage,
+    BLOCKED, CANCELLED, PENDING, SENDING, SENT, Campaign, CampaignRun, OutboxMessage,
 )
-from bot.channels.zalo import may_push
-from bot.conversation import web_messages
-from bot.conversation.types import Button, OutgoingMessage, Quiz
+from bot.channels import web_messages
+from bot.chat.types import Button, OutgoingMessage, Quiz
 from bot.storage.db import Database
 from bot.storage.models import Chat, ProcessedMessage, QuizPoll, Subscription, User, utcnow
 
@@ -216,35 +216,20 @@ def last_message_at(db: Database, channel: str, chat: str) -> dt.datetime | None
     with db.session() as s:
         last = s.scalar(select(func.max(ProcessedMessage.created_at)).where(
             ProcessedMessage.key >= prefix, ProcessedMessage.key < prefix[:-1] + ";"))
-    return _aware(last) if last is not None else None
+    return aware(last) if last is not None else None
 
 
-def zalo_may_push(db: Database, row: Claimed, window: dt.timedelta) -> bool:
-    """Our push rule for the Zalo Bot Platform (`bot.channels.zalo.may_push`) on what the database knows:
-    the chat's last message (`processed_messages`) and the campaign messages sent since."""
-    last = last_message_at(db, "zalo", row.chat)
-    if last is None:
-        return False
-    with db.session() as s:
-        pushed = s.scalar(select(func.count(OutboxMessage.id)).where(
-            OutboxMessage.chat_id == row.chat_pk, OutboxMessage.status == SENT, OutboxMessage.sent_at > last))
-    return may_push(last.timestamp(), pushed, window.total_seconds(), utcnow().timestamp())
-
-
-def oa_may_send(db: Database, channel: str, row: Claimed, window: dt.timedelta, most: int) -> str:
-    """The Zalo OA's rule for campaigns: "" when the user's last message is at most `window` old and fewer
-    than `most` campaign messages went to them since; else why not."""
+def may_push(db: Database, channel: str, row: Claimed, rule) -> str:
+    """A channel's push rule (`bot.channels.registry.PushRule`) on what the database knows: "" when the chat
+    wrote at most `rule.window_hours` ago (its newest processed-message key) and fewer than `rule.most` campaign
+    messages went to it since; else why not."""
     last = last_message_at(db, channel, row.chat)
-    if last is None or utcnow() - last > window:
-        return f"no message from the user within {window.total_seconds() / 3600:g} h"
+    if last is None or utcnow() - last > dt.timedelta(hours=rule.window_hours):
+        return f"no message from the user within {rule.window_hours:g} h"
     with db.session() as s:
         sent = s.scalar(select(func.count(OutboxMessage.id)).where(
             OutboxMessage.chat_id == row.chat_pk, OutboxMessage.status == SENT, OutboxMessage.sent_at > last))
-    return f"{most} campaign messages since the user's last message" if sent >= most else ""
-
-
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)  # SQLite hands back naive UTC
+    return f"{rule.most} campaign messages since the user's last message" if sent >= rule.most else ""
 
 
 def finish(db: Database, row: Claimed, status: str, error: str = "", retry_at: dt.datetime | None = None,
@@ -289,7 +274,7 @@ def web_message(row: Claimed) -> OutgoingMessage:
 
 
 def deliver_web(db: Database, row: Claimed) -> bool:
-    """A web row: stored in the visitor's chat (bot/conversation/web_messages.py) and marked sent in one
+    """A web row: stored in the visitor's chat (bot/channels/web_messages.py) and marked sent in one
     transaction, so the page shows it exactly once, whenever and however often this runs."""
     with db.session() as s:
         done = s.execute(update(OutboxMessage).where(

@@ -1,32 +1,42 @@
 """Quiz pushes: the daily question to subscribers who opted in, and weekly leaderboards by area.
 
 The question goes out as the conversation service's own quiz message (`quiz_message`), so answers,
-whether a Telegram poll vote or a letter typed on Zalo, are scored by the existing code.
+whether a native poll's vote or a letter typed back on a channel without buttons, are scored by the existing code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session
 
 from bot.campaigns import outbox
+from bot.channels import registry
 from bot.campaigns.models import PENDING, Campaign, CampaignRun, OutboxMessage
-from bot.conversation.service import ConversationService
 from bot.knowledge.models import QuizQuestion
 from bot.storage.models import Chat, QuizAnswer, Subscription, User, utcnow
 
-NUMBERED = ("zalo", "zalo_oa")  # channels whose campaign quizzes go as numbered text (A-D typed back)
 
 
-def pick(service: ConversationService, previous_runs: int) -> QuizQuestion | None:
+class QuizHost(Protocol):
+    """What quiz pushes need of the conversation service (above this package: handed in, never imported)."""
+
+    db: Any  # bot.storage.db.Database
+    quiz: dict[str, QuizQuestion]
+
+    def quiz_message(self, s: Session, q: QuizQuestion, chat: Chat, channel: str, buttons: bool) -> Any: ...
+
+
+def pick(service: QuizHost, previous_runs: int) -> QuizQuestion | None:
     """Questions in turn, by id: the n-th run of a quiz campaign sends the n-th question."""
     questions = sorted(service.quiz.values(), key=lambda q: q.id)
     return questions[previous_runs % len(questions)] if questions else None
 
 
-def expand(service: ConversationService, run_id: int, batch: int) -> int:
+def expand(service: QuizHost, run_id: int, batch: int) -> int:
     """One poll per recipient chat (a QuizPoll row each), `batch` chats per transaction; safe to repeat."""
     last, total = 0, 0
     while True:
@@ -45,7 +55,7 @@ def expand(service: ConversationService, run_id: int, batch: int) -> int:
             fresh = outbox.add_rows(s, run, rows)
             for row in fresh:
                 if row.status == PENDING:
-                    numbered = row.channel in NUMBERED
+                    numbered = not registry.get(row.channel).pushed_choices
                     out = service.quiz_message(s, q, s.get(Chat, row.chat_id), row.channel, not numbered)
                     choices = [b.data for r in out.buttons for b in r] if numbered else []
                     row.payload = {"poll": out.quiz.poll, "question": q.question, "options": list(q.options),

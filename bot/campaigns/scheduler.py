@@ -24,12 +24,14 @@ from sqlalchemy import func, select
 from bot import messages
 from bot.areas import ALL, find_area, load_areas
 from bot.campaigns import outbox, quiz
+from bot.campaigns.quiz import QuizHost
+from bot.channels import registry
 from bot.campaigns.models import Campaign, CampaignRun
 from bot.campaigns.senders import TZ, _sleep, quiet_ended, quiet_until, run_senders
 from bot.config import Settings
-from bot.conversation.service import ConversationService
 from bot.knowledge.loaders import load_campaigns
 from bot.storage.models import utcnow
+from bot.ratelimit import RateGate
 from bot.supervise import add_check, supervise
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ def fire_job(campaign_id: int) -> None:
     fire(_context["service"], _context["settings"], campaign_id, utcnow(), _context.get("scheduler"))
 
 
-def fire(service: ConversationService, settings: Settings, campaign_id: int, now: dt.datetime,
+def fire(service: QuizHost, settings: Settings, campaign_id: int, now: dt.datetime,
          scheduler: BackgroundScheduler | None = None) -> int | None:
     db = service.db
     with db.session() as s:
@@ -96,7 +98,7 @@ def reveal_job(quiz_run_id: int) -> None:
     reveal(_context["service"], _context["settings"], quiz_run_id)
 
 
-def reveal(service: ConversationService, settings: Settings, quiz_run_id: int) -> int | None:
+def reveal(service: QuizHost, settings: Settings, quiz_run_id: int) -> int | None:
     db = service.db
     with db.session() as s:
         run = s.get(CampaignRun, quiz_run_id)
@@ -112,7 +114,7 @@ def reveal(service: ConversationService, settings: Settings, quiz_run_id: int) -
     return run_id
 
 
-def sync_calendar(service: ConversationService, settings: Settings) -> None:
+def sync_calendar(service: QuizHost, settings: Settings) -> None:
     """Campaigns from knowledge/campaigns/*.yaml, kept in the table by their id ('kb:<id>')."""
     areas = load_areas(settings.knowledge_dir / "areas.yaml")
     with service.db.session() as s:
@@ -129,7 +131,7 @@ def sync_calendar(service: ConversationService, settings: Settings) -> None:
                     c.text, c.cron, c.area = entry.text, entry.schedule, area
 
 
-def sync_jobs(service: ConversationService, scheduler: BackgroundScheduler) -> None:
+def sync_jobs(service: QuizHost, scheduler: BackgroundScheduler) -> None:
     """Make APScheduler's campaign jobs match the table: add the missing, drop paused and cancelled ones."""
     wanted: dict[str, tuple[int, object, str]] = {}
     with service.db.session() as s:
@@ -152,8 +154,9 @@ def sync_jobs(service: ConversationService, scheduler: BackgroundScheduler) -> N
 class Campaigns:
     """The runner task of `python -m bot run`: the scheduler, and a sender for each channel with a token."""
 
-    def __init__(self, service: ConversationService, settings: Settings) -> None:
+    def __init__(self, service: QuizHost, settings: Settings, gates: dict[str, RateGate] | None = None) -> None:
         self.service, self.settings = service, settings
+        self.gates = gates or {}  # the running channels' rate gates (bot.runner): replies and sends share them
 
     async def run(self, stop: asyncio.Event) -> None:
         db, settings = self.service.db, self.settings
@@ -164,11 +167,9 @@ class Campaigns:
         await db.run(sync_calendar, self.service, settings)
         scheduler.start()
         await db.run(self._resume)
-        channels = ["web"] + [c for c in ("telegram", "zalo") if getattr(settings, f"{c}_bot_token")]  # web: no token
-        if settings.zalo_oa_app_id:
-            channels.append("zalo_oa")
-        senders = [asyncio.create_task(supervise(f"sender:{c}", partial(run_senders, db, settings, [c]), stop))
-                   for c in channels]
+        channels = registry.sending(settings)
+        senders = [asyncio.create_task(supervise(f"sender:{c}", partial(run_senders, db, settings, [c], gates=self.gates),
+                                                 stop)) for c in channels]
         if channels:
             add_check("outbox", partial(self.lag, channels))
         try:
@@ -191,7 +192,6 @@ class Campaigns:
         due = outbox.oldest_due(self.service.db, channels)
         if due is None:
             return ""
-        due = due if due.tzinfo else due.replace(tzinfo=dt.timezone.utc)
         waited = (now - max(due, quiet_ended(now, self.settings.quiet_hours) or due)).total_seconds()
         return f"oldest due message waiting {waited:.0f} s" if waited > self.settings.outbox_lag_seconds else ""
 

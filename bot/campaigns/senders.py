@@ -1,13 +1,13 @@
 """Per-channel senders: drain the outbox within the platform's limits and record every outcome.
 
 A sender claims a batch (about two seconds of work), and `concurrency` workers send its rows through
-one pacer: at most `rate` messages a second overall (on PostgreSQL across every process, replies
-included: bot/storage/shared.py) and a minimum gap per chat (Telegram: 1 s in a
-private chat, 3 s in a group = 20 a minute). 429 pauses the whole channel for `retry_after`; 5xx,
-timeouts and network errors retry the row with backoff (`bot.backoff`), at most MAX_ATTEMPTS times;
-403 marks the user blocked and unsubscribed; other 4xx fail the row. The Zalo OA answers with codes in
-the body instead (`ZaloOaTransport`): -213 unsubscribes, -230/-232 skip, -32 pauses, and a row goes out
-only to a user who wrote within ZALO_OA_CAMPAIGN_WINDOW_HOURS and has had fewer than 8 since. When OUTAGE_AFTER sends in a row
+one pacer: the channel's rate gate, which its replies in this process share (bot/ratelimit.py; on
+PostgreSQL also across every process: bot/storage/shared.py), and a minimum gap per chat (the transport's
+`gap`). The channel's transport (bot/channels/registry.py, `outbox`) sends a row and classifies the answer:
+sent; pending (retry; with `retry_after` the whole channel pauses); blocked (the chat is unsubscribed);
+failed; skipped. Pending rows retry with backoff (`bot.backoff`), at most MAX_ATTEMPTS times. A channel
+with a push rule (`registry.PushRule`) gets a row only if the chat wrote recently enough and has had few
+enough unasked messages since. When OUTAGE_AFTER sends in a row
 fail that way, the platform is down, not one chat: the whole channel pauses (backoff again, up to
 OUTAGE_PAUSES × OUTBOX_RETRY_SECONDS, 60 s by default), one message at a time probes the platform after
 each pause, and the rows wait without being failed, so an outage of any length loses no message.
@@ -31,21 +31,17 @@ import logging
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import messages
 from bot.backoff import backoff
 from bot.campaigns import outbox
-from bot.campaigns.models import BLOCKED, FAILED, PENDING, SENT, SKIPPED
-from bot.channels.zalo import split_text as zalo_split_text
-from bot.channels.zalo_oa_api import NOT_FOLLOWER, OUTSIDE_WINDOW, RATE_LIMITED, TOKEN_ERRORS, OaApi, text_message
-from bot.channels.zalo_oa_tokens import TokenStore
+from bot.campaigns.models import FAILED, PENDING, SENT, SKIPPED
+from bot.channels import registry
 from bot.config import Settings
-from bot.conversation.service import LETTERS
+from bot.ratelimit import RateGate
 from bot.storage.db import Database
 from bot.storage.shared import SharedRate
 from bot.storage.models import utcnow
@@ -57,7 +53,6 @@ MAX_ATTEMPTS = 6  # a row failing on its own (other rows go out) is given up aft
 MAX_BACKOFF = 600.0
 OUTAGE_AFTER = 3  # transient failures in a row, across rows: the platform is down, the channel pauses
 OUTAGE_PAUSES = 12  # the longest outage pause, in OUTBOX_RETRY_SECONDS (60 s by default)
-OA_MESSAGES_UNANSWERED = 8  # Zalo OA campaign messages to one user since their last message (docs/zalo.md)
 HOLD_LIMIT = 5.0  # a row waits in memory for a platform pause at most this long; longer, it goes back
 
 
@@ -77,23 +72,23 @@ def quiet_until(now: dt.datetime, spec: str) -> dt.datetime | None:
 
 
 class Pacer:
-    """Global pacing (`rate` a second, a small catch-up allowed) and a minimum gap per chat."""
+    """The channel's rate gate (bot/ratelimit.py: shared with the channel's replies in this process) and a
+    minimum gap per chat."""
 
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self._next = 0.0
+    def __init__(self, gate: RateGate) -> None:
+        self.gate = gate
         self._chats: dict[str, float] = {}
-        self.paused_until = 0.0
+
+    @property
+    def paused_until(self) -> float:
+        return self.gate.paused_until
 
     def pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
-        self._next = max(self._next, self.paused_until)
+        self.gate.pause(seconds)
 
     async def wait(self, chat: str, gap: float) -> None:
         now = time.monotonic()
-        slot = max(self._next, now - 0.1)
-        self._next = slot + self.interval
-        at = max(slot, self._chats.get(chat, 0.0))
+        at = max(now + self.gate.reserve(), self._chats.get(chat, 0.0))
         self._chats[chat] = at + gap
         if len(self._chats) > 4096:  # forget chats whose gap is over: memory stays flat
             self._chats = {c: t for c, t in self._chats.items() if t > now}
@@ -112,137 +107,19 @@ def quiet_ended(now: dt.datetime, spec: str) -> dt.datetime | None:
     return end.astimezone(dt.timezone.utc)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    status: str  # sent | pending (retry) | blocked | failed
-    error: str = ""
-    retry_after: float | None = None  # the platform asked us to wait (429)
-    poll_id: str = ""
-
-
-def classify(response: httpx.Response) -> Outcome:
-    """A Telegram-shaped answer (Zalo's too): {"ok", "result", "error_code", "description", "parameters"}."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return Outcome(PENDING, f"HTTP {response.status_code}, not JSON")
-    if body.get("ok") is True and response.status_code < 400:
-        poll = (body.get("result") or {}).get("poll") if isinstance(body.get("result"), dict) else None
-        return Outcome(SENT, poll_id=str(poll["id"]) if poll else "")
-    code = body.get("error_code") if isinstance(body.get("error_code"), int) else response.status_code
-    error = f"{code} {str(body.get('description') or '')}"[:300]
-    if code == 429:
-        retry_after = (body.get("parameters") or {}).get("retry_after")
-        return Outcome(PENDING, error, retry_after=float(retry_after) if isinstance(retry_after, (int, float)) else 5.0)
-    if code == 403:
-        return Outcome(BLOCKED, error)
-    if code == 400:
-        return Outcome(FAILED, error)
-    return Outcome(PENDING, error)  # 5xx, 401/404 (a token being fixed), anything unexpected: retry
-
-
-class Transport:
-    """POST `{base}{token}/{method}` with JSON; the token is never logged. Blocking: senders call it from
-    worker threads (httpx's sync client is thread-safe, and cheaper per request than its async one here)."""
-
-    def __init__(self, base_url: str, token: str, http: httpx.Client) -> None:
-        self._prefix = f"{base_url}{token}/"
-        self._http = http
-
-    def call(self, method: str, params: dict) -> Outcome:
-        try:
-            return classify(self._http.post(self._prefix + method, json=params))
-        except httpx.HTTPError as e:  # timeouts, refused connections: transient
-            return Outcome(PENDING, type(e).__name__)
-
-
-class TelegramTransport(Transport):
-    def gap(self, row: outbox.Claimed) -> float:
-        return 3.0 if row.chat_kind == "group" or row.chat.startswith("-") else 1.0
-
-    def send(self, row: outbox.Claimed) -> Outcome:
-        if row.payload:  # a regular, non-anonymous poll: answers are scored, the answer is revealed later
-            return self.call("sendPoll", {
-                "chat_id": row.chat, "question": row.payload["question"][:300],
-                "options": [{"text": o[:100]} for o in row.payload["options"]], "is_anonymous": False, "type": "regular",
-            })
-        return self.call("sendMessage", {"chat_id": row.chat, "text": row.text})
-
-
-def numbered_quiz(row: outbox.Claimed) -> str:
-    """A quiz as text for channels whose campaign messages carry no buttons: options A-D, answered by typing
-    the letter (the row's payload keeps the choices, set on the chat when it is sent)."""
-    options = [f"{LETTERS[i]}. {o}" for i, o in enumerate(row.payload["options"])]
-    return "\n".join([f"❓ {row.payload['question']}", "", *options, "", messages.QUIZ_CHOICE_PROMPT])
-
-
-class ZaloTransport(Transport):
-    def gap(self, row: outbox.Claimed) -> float:
-        return 1.0
-
-    def send(self, row: outbox.Claimed) -> Outcome:
-        text = numbered_quiz(row) if row.payload else row.text
-        outcome = Outcome(SENT)
-        for piece in zalo_split_text(text):  # the channel's own cut: at most 2,000 characters, at a break
-            outcome = self.call("sendMessage", {"chat_id": row.chat, "text": piece})
-            if outcome.status != SENT:
-                break
-        return outcome
-
-
-class ZaloOaTransport:
-    """Consultation messages of the Zalo OA (bot/channels/zalo_oa_api.py), with its pair of tokens from the
-    database: -213 (not a follower) unsubscribes, -230/-232 (the OA's time rules) are skipped and never
-    retried, -32 (rate limit) pauses the channel for `rate_limit_pause` seconds and retries."""
-
-    def __init__(self, db: Database, settings: Settings, http: httpx.Client) -> None:
-        self.api = OaApi(settings.zalo_oa_api_base_url, TokenStore.from_settings(db, settings, http), http)
-        self.rate_limit_pause = 3 * settings.outbox_retry_seconds
-
-    def gap(self, row: outbox.Claimed) -> float:
-        return 1.0
-
-    def send(self, row: outbox.Claimed) -> Outcome:
-        for piece in zalo_split_text(numbered_quiz(row) if row.payload else row.text):
-            result = self.api.send(row.chat, text_message(piece))
-            if result.sent:
-                continue
-            error = f"zalo_oa: {result.describe()}"
-            if result.code is None or result.code in TOKEN_ERRORS:
-                return Outcome(PENDING, error)  # the platform, or its tokens, being fixed: retried
-            if result.code == RATE_LIMITED:
-                return Outcome(PENDING, error, retry_after=self.rate_limit_pause)
-            if result.code == NOT_FOLLOWER:
-                return Outcome(BLOCKED, error)
-            if result.code in OUTSIDE_WINDOW:
-                return Outcome(SKIPPED, error)
-            return Outcome(FAILED, error)
-        return Outcome(SENT)
-
-
 class Sender:
     """Drains one channel's outbox until `stop` is set (or, with `until_empty`, until nothing is left)."""
 
     def __init__(self, db: Database, settings: Settings, channel: str, http: httpx.Client,
-                 until_empty: bool = False) -> None:
+                 until_empty: bool = False, gate: RateGate | None = None) -> None:
         self.db, self.settings, self.channel, self.until_empty = db, settings, channel, until_empty
-        if channel == "telegram":
-            self.transport: Transport | ZaloOaTransport = TelegramTransport(
-                settings.telegram_api_base_url, settings.telegram_bot_token, http)
-            rate = settings.telegram_rate_per_sec
-        elif channel == "zalo_oa":
-            self.transport = ZaloOaTransport(db, settings, http)
-            rate = settings.zalo_oa_rate_per_sec
-        else:
-            self.transport = ZaloTransport(settings.zalo_api_base_url, settings.zalo_bot_token, http)
-            rate = settings.zalo_rate_per_sec
-        self.pacer = Pacer(rate)
+        spec = registry.get(channel)
+        self.transport = registry.transport(channel, db, settings, http)
+        rate = spec.rate(settings)
+        self.pacer = Pacer(gate or RateGate(rate))  # `gate`: the one the channel's replies use (bot.runner)
         self.shared = SharedRate(db, f"{channel}:send", rate)  # PostgreSQL: every worker's sends together
+        self.push_rule = spec.push_rule(settings)
         self.batch = max(1, min(settings.outbox_batch, int(rate * 2)))
-        self.zalo_window = dt.timedelta(hours=settings.zalo_push_window_hours)
-        self.oa_window = dt.timedelta(hours=settings.zalo_oa_campaign_window_hours)
         self._queue: asyncio.Queue[outbox.Claimed] = asyncio.Queue()
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"outbox-{channel}")
         self._http_threads = ThreadPoolExecutor(max_workers=max(1, settings.sender_concurrency), thread_name_prefix=channel)
@@ -399,11 +276,8 @@ class Sender:
             return await self._record(outbox.release, [row], later)
         if not await self._db(outbox.still_wanted, row):
             return await self._skip(row, "unsubscribed")
-        if self.channel == "zalo" and not await self._db(outbox.zalo_may_push, row, self.zalo_window):
-            return await self._skip(row, "zalo: chat did not write recently")
-        if self.channel == "zalo_oa" and (why := await self._db(outbox.oa_may_send, "zalo_oa", row, self.oa_window,
-                                                                 OA_MESSAGES_UNANSWERED)):
-            return await self._skip(row, f"zalo_oa: {why}")
+        if self.push_rule and (why := await self._db(outbox.may_push, self.channel, row, self.push_rule)):
+            return await self._skip(row, f"{self.channel}: {why}")
         await self.pacer.wait(row.chat, self.transport.gap(row))
         if self.shared.shared:
             await asyncio.sleep(await self._db(self.shared.wait))
@@ -464,14 +338,12 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
 
 
 class WebSender:
-    """Drains the web chat's outbox: each row is stored in the visitor's chat and marked sent in one transaction
-    (bot.campaigns.outbox.deliver_web), and open pages show it at once (bot/channels/web_live.py). No platform,
-    so no pacing, no retries and no quiet hours: a page shows the message, nothing rings."""
+    """Drains the outbox of a channel without a platform (the web chat): each row is stored in the visitor's chat
+    and marked sent in one transaction (bot.campaigns.outbox.deliver_web), and open pages show it at once
+    (bot/channels/web_live.py). No pacing, no retries and no quiet hours: a page shows the message, nothing rings."""
 
-    channel = "web"
-
-    def __init__(self, db: Database, settings: Settings, until_empty: bool = False) -> None:
-        self.db, self.settings, self.until_empty = db, settings, until_empty
+    def __init__(self, db: Database, settings: Settings, channel: str, until_empty: bool = False) -> None:
+        self.db, self.settings, self.channel, self.until_empty = db, settings, channel, until_empty
         self.outcomes: Counter[str] = Counter()
         self.batch = settings.outbox_batch
         self.lease = settings.outbox_lease_seconds
@@ -505,10 +377,12 @@ class WebSender:
 
 
 async def run_senders(db: Database, settings: Settings, channels: list[str], stop: asyncio.Event,
-                      until_empty: bool = False) -> list[Sender | WebSender]:
-    """One sender per channel, sharing one HTTP client; returns them (their `outcomes`) when done."""
+                      until_empty: bool = False, gates: dict[str, RateGate] | None = None) -> list[Sender | WebSender]:
+    """One sender per channel, sharing one HTTP client; returns them (their `outcomes`) when done. `gates`: the
+    rate gates the channels' replies use in this process (bot.runner), so both stay within one rate."""
+    gates = gates or {}
     with httpx.Client(timeout=settings.api_timeout_seconds, limits=httpx.Limits(max_connections=64)) as http:
-        senders = [WebSender(db, settings, until_empty) if c == "web" else Sender(db, settings, c, http, until_empty)
-                   for c in channels]
+        senders = [Sender(db, settings, c, http, until_empty, gates.get(c)) if registry.get(c).outbox
+                   else WebSender(db, settings, c, until_empty) for c in channels]
         await asyncio.gather(*(s.run(stop) for s in senders))
     return senders

@@ -45,8 +45,8 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.backoff import backoff
 from bot.channels.inbound import parse_json, read_body
 from bot.config import Settings
-from bot.conversation.service import ConversationService
-from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
+from bot.chat.types import Button, Conversation, IncomingMessage, OutgoingMessage, Quiz
+from bot.ratelimit import RateGate
 from bot.storage.shared import SharedRate
 
 CHANNEL = "telegram"
@@ -90,7 +90,8 @@ class _Bucket:
 class SendLimiter(BaseRateLimiter[int]):
     """Keeps API calls within Telegram's limits and retries the ones that can be retried.
 
-    Overall: `per_second` calls a second. Per chat: 1 message a second (short bursts of 3), groups
+    Overall: `per_second` calls a second, from the channel's rate gate (bot/ratelimit.py), which the campaign
+    sender of this process shares. Per chat: 1 message a second (short bursts of 3), groups
     20 a minute. A 429 is retried after its retry_after; a 5xx, a timeout or a lost connection after
     a backoff (`bot.backoff`: from `retry_seconds`, doubling, jittered, at most `max_backoff`).
     At most `max_retries` retries, then the error goes to the caller (who logs it). A timed-out call
@@ -102,8 +103,8 @@ class SendLimiter(BaseRateLimiter[int]):
     GROUP = (20 / 60, 20)
 
     def __init__(self, per_second: float, max_retries: int = 5, retry_seconds: float = 1.0,
-                 max_backoff: float = 30.0, shared: SharedRate | None = None) -> None:
-        self.overall = _Bucket(per_second, max(1.0, per_second))
+                 max_backoff: float = 30.0, shared: SharedRate | None = None, gate: RateGate | None = None) -> None:
+        self.overall = gate or RateGate(per_second)  # the channel's gate: campaign sends take from it too
         self.shared = shared  # on PostgreSQL: the rate of every worker's sends together (bot/storage/shared.py)
         self.chats: dict[str, _Bucket] = {}
         self.max_retries, self.retry_seconds, self.max_backoff = max_retries, retry_seconds, max_backoff
@@ -136,6 +137,7 @@ class SendLimiter(BaseRateLimiter[int]):
                 if attempt == self.max_retries:
                     raise
                 wait = retry_seconds(e)
+                self.overall.pause(wait)  # flood control is the bot's, not the chat's: every send waits
                 log.warning("telegram %s: flood control (429), retrying in %.1f s", endpoint, wait)
             except BadRequest:  # PTB makes a 400 a NetworkError too; sending it again cannot help
                 raise
@@ -255,7 +257,7 @@ def incoming_message(update: Update, message: Message, bot_id: int, bot_username
 
 
 class Channel:
-    def __init__(self, service: ConversationService, settings: Settings) -> None:
+    def __init__(self, service: Conversation, settings: Settings, gate: RateGate | None = None) -> None:
         self.service = service
         self.webhook_url = settings.telegram_webhook_url
         self.secret = settings.telegram_secret_token
@@ -267,7 +269,8 @@ class Channel:
             .base_url(settings.telegram_api_base_url)  # `{base}{token}/{method}`: api.telegram.org or a local server
             .rate_limiter(SendLimiter(settings.telegram_rate_per_sec, settings.telegram_send_retries,
                                       settings.telegram_retry_seconds,
-                                      shared=SharedRate(service.db, "telegram:send", settings.telegram_rate_per_sec)))
+                                      shared=SharedRate(service.db, "telegram:send", settings.telegram_rate_per_sec),
+                                      gate=gate))
             .connect_timeout(settings.api_timeout_seconds)  # a hanging API is a timeout, retried (SendLimiter)
             .read_timeout(settings.api_timeout_seconds)
             .write_timeout(settings.api_timeout_seconds)
@@ -370,6 +373,10 @@ class Channel:
                     failed.add(chat_id)
 
     # -- sending ---------------------------------------------------------------------------------
+
+    async def push(self, chat_id: str, out: OutgoingMessage) -> bool:
+        """A message for a chat that did not just write (a team answer, a notice), with its buttons."""
+        return await self.send(chat_id, out)
 
     async def send(self, chat_id: str, out: OutgoingMessage, quote: int | None = None) -> bool:
         """Deliver one message; False when it could not be (the chat blocked the bot, or an API error)."""

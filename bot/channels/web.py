@@ -30,7 +30,7 @@ from bot.channels import web_push
 from bot.channels.web_api import NO_STORE, WebApi
 from bot.channels.web_live import LiveFeed
 from bot.config import Settings, trusted_networks
-from bot.conversation.service import ConversationService
+from bot.chat.types import Conversation
 from bot.supervise import supervise
 from bot.webadmin.pages import WebAdmin
 
@@ -105,7 +105,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    service: ConversationService, settings: Settings, extra_routes: list[BaseRoute] = (), admin: WebAdmin | None = None,
+    service: Conversation, settings: Settings, extra_routes: list[BaseRoute] = (), admin: WebAdmin | None = None,
     feed: LiveFeed | None = None,
 ) -> Starlette:
     """The web server's app; `feed` (bot/channels/web_live.py) must be running for /api/events to get messages."""
@@ -131,7 +131,7 @@ def create_app(
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
 
 
-def web_admin(service: ConversationService, settings: Settings) -> WebAdmin:
+def web_admin(service: Conversation, settings: Settings) -> WebAdmin:
     return WebAdmin(service, settings.knowledge_dir, settings.admin_cookie_secure)
 
 
@@ -144,12 +144,13 @@ class _Server(uvicorn.Server):
 
 
 class Channel:
-    def __init__(self, service: ConversationService, settings: Settings) -> None:
+    def __init__(self, service: Conversation, settings: Settings, gate=None) -> None:  # a page needs no rate gate
         self.service = service
         self.settings = settings
         self._routes: list[BaseRoute] = []
         self.admin = web_admin(service, settings)
         self.feed = LiveFeed(service.db)  # new web messages to this process's /api/events streams
+        self.push = web_push.PushConfig.from_settings(settings)  # web push: SettingsError for a key that cannot work
 
     def add_routes(self, routes: list[BaseRoute]) -> None:
         """Mount another channel's routes (its webhook) on this server."""
@@ -183,9 +184,9 @@ class Channel:
     def _start_push(self, stop: asyncio.Event) -> asyncio.Task | None:
         """Web push (bot/channels/web_push.py), when WEB_PUSH_VAPID_PRIVATE_KEY is set: the sender runs beside
         this process's live feed, which tells it which visitors have the page open."""
-        sender = web_push.sender_for(self.service.db, self.settings, self.feed)
-        if sender is None:
+        if self.push is None:
             return None
+        sender = web_push.PushSender(self.service.db, self.push, self.feed)
         return asyncio.create_task(supervise("web-push", sender.run, stop), name="web-push")
 
     @staticmethod

@@ -1,7 +1,7 @@
 """The web chat's JSON API: /api/ask (one answer), /api/chat (a conversation), /healthz; the live part
 (/api/history, /api/events) is bot/channels/web_live.py.
 
-Every message of a web chat, the visitor's own included, is stored (bot/conversation/web_messages.py)
+Every message of a web chat, the visitor's own included, is stored (bot/channels/web_messages.py)
 once the visitor has a chat row: a visitor without a cookie who only looked keeps no rows.
 
 Every refusal is a 4xx JSON object: `error` in English for operators, `message` in Vietnamese for
@@ -27,10 +27,10 @@ from bot import messages, supervise
 from bot.channels import health
 from bot.channels.inbound import client_address, parse_json, read_body
 from bot.channels.web_live import Live, LiveFeed
-from bot.conversation import web_messages
-from bot.conversation.service import ConversationService, FloodGuard
-from bot.conversation.types import IncomingMessage, OutgoingMessage
-from bot.relay.inbox import mask
+from bot.channels import web_messages
+from bot.ratelimit import FloodGuard
+from bot.chat.types import Conversation, IncomingMessage, OutgoingMessage
+from bot.privacy import mask
 from bot.textnorm import clean
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def visitor_of(request: Request) -> str:
 
 
 class WebApi:
-    def __init__(self, service: ConversationService, max_body_bytes: int, client_requests: int = 60,
+    def __init__(self, service: Conversation, max_body_bytes: int, client_requests: int = 60,
                  client_window: float = 60.0, heartbeat: float = 10.0, feed: LiveFeed | None = None) -> None:
         self.service = service
         self.limit = max_body_bytes

@@ -1,7 +1,7 @@
 """The web chat as a live channel: /api/history (the visitor's last messages) and /api/events (a
 Server-Sent Events stream of every new one), both for the visitor's cookie.
 
-Every message of a web chat is a row of `web_messages` (bot/conversation/web_messages.py). One feed per
+Every message of a web chat is a row of `web_messages` (bot/channels/web_messages.py). One feed per
 process (`LiveFeed`) reads new rows and hands each to the open streams of its visitor: at once when the
 row was committed in this process, within POLL_SECONDS when another worker committed it. Ids can commit
 out of order on PostgreSQL (two transactions at once), so the feed reads back a few seconds (WINDOW) and
@@ -28,7 +28,7 @@ from starlette.types import Receive, Scope, Send
 
 from bot import messages
 from bot.backoff import backoff
-from bot.conversation import web_messages
+from bot.channels import web_messages
 from bot.storage.db import Database
 from bot.storage.models import utcnow
 

@@ -50,8 +50,9 @@ from bot.channels.inbound import parse_json, read_body
 from bot.channels.web_api import NO_STORE, visitor_of
 from bot.channels.web_live import WINDOW, LiveFeed
 from bot.channels.web_push_models import ENDPOINT_CHARS, WebPushSubscription as Sub
-from bot.conversation import web_messages
-from bot.conversation.web_messages import WebMessage
+from bot.config import SettingsError
+from bot.channels import web_messages
+from bot.channels.web_messages import WebMessage
 from bot.storage.db import Database
 from bot.storage.models import Chat, utcnow
 
@@ -87,10 +88,17 @@ class PushConfig:
 
     @classmethod
     def from_settings(cls, settings) -> "PushConfig | None":
-        """None when web push is off (no WEB_PUSH_VAPID_PRIVATE_KEY); the settings are validated already."""
-        if not settings.web_push_vapid_private_key:
+        """None when web push is off (no WEB_PUSH_VAPID_PRIVATE_KEY); SettingsError for a key that cannot work."""
+        if not settings.web_push_vapid_private_key.strip():
             return None
-        key = crypto.load_private_key(settings.web_push_vapid_private_key)
+        try:
+            key = crypto.load_private_key(settings.web_push_vapid_private_key)
+        except ValueError as exc:
+            raise SettingsError(f"invalid settings (environment or .env):\n  WEB_PUSH_VAPID_PRIVATE_KEY: {exc}") from None
+        public = settings.web_push_vapid_public_key
+        if public and public != crypto.public_key_b64(key):
+            raise SettingsError("invalid settings (environment or .env):\n  WEB_PUSH_VAPID_PUBLIC_KEY: is not the public key "
+                                "of WEB_PUSH_VAPID_PRIVATE_KEY (`python -m bot webpush keys` makes a pair)")
         services = tuple(h.strip().lower().strip(".") for h in settings.web_push_services.split(",") if h.strip())
         return cls(key, crypto.public_key_b64(key), settings.web_push_subject, services, settings.web_push_allow_http,
                    settings.api_timeout_seconds, settings.sender_concurrency)
@@ -511,9 +519,3 @@ async def _wait(stop: asyncio.Event, wake: asyncio.Event, seconds: float, wake_t
     await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     for waiter in waiters:
         waiter.cancel()
-
-
-def sender_for(db: Database, settings, feed: LiveFeed | None) -> PushSender | None:
-    """The sender of a process that runs the web chat; None when web push is off."""
-    config = PushConfig.from_settings(settings)
-    return PushSender(db, config, feed) if config else None

@@ -15,8 +15,7 @@ import asyncio
 import hmac
 import logging
 import re
-import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from urllib.parse import urlparse
 
 import httpx
@@ -29,8 +28,8 @@ from bot.channels import health
 from bot.channels.inbound import parse_json, read_body
 from bot.channels.zalo_api import ZaloApi, ZaloError
 from bot.config import Settings
-from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage
+from bot.chat.types import Conversation, IncomingMessage, OutgoingMessage
+from bot.ratelimit import RateGate
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +42,6 @@ KINDS = {
     "message.unsupported.received": "unsupported",
 }
 _BREAKS = (r"\n\s*\n", r"\n", r"(?<=[.!?…;:])\s+", r"\s+")  # paragraph, line, sentence, word
-PUSHES_PER_MESSAGE = 2  # messages the user did not ask for, allowed after each message from the chat (our limit)
-
-
-def may_push(last_message_at: float | None, pushes_since: int, window_seconds: float, now: float) -> bool:
-    """Our rule (the Bot Platform publishes none) for a message the user did not ask for (a campaign, the
-    daily quiz), in one place for the channel's `push` and the campaign sender: only to a chat that wrote
-    to the bot within `window_seconds` (ZALO_PUSH_WINDOW_HOURS), and at most PUSHES_PER_MESSAGE since."""
-    return last_message_at is not None and now - last_message_at <= window_seconds and pushes_since < PUSHES_PER_MESSAGE
 
 
 def _size(text: str) -> int:
@@ -133,22 +124,18 @@ class Channel:
     backoff_initial = 1.0
     backoff_max = 60.0
     send_attempts = 3
-    # Proactive messages (see docs/zalo.md): only to chats that wrote to the bot recently, few, and paced.
+    # Unasked messages (campaigns) go through the outbox and this channel's push rule (bot/channels/registry.py).
 
-    def __init__(self, service: ConversationService, settings: Settings) -> None:
+    def __init__(self, service: Conversation, settings: Settings, gate: RateGate | None = None) -> None:
         self.service = service
         self.api = ZaloApi(settings.zalo_bot_token, settings.zalo_api_base_url)
         self.webhook_url = settings.zalo_webhook_url
         self.secret = settings.zalo_secret_token
         self.max_body = settings.max_body_bytes
-        self.push_window = settings.zalo_push_window_hours * 3600  # seconds since the chat's last message
-        self.push_interval = 1 / settings.zalo_rate_per_sec  # seconds between two pushes, all chats together
+        self.gate = gate or RateGate(settings.zalo_rate_per_sec)  # every send of this channel in this process
         if self.webhook_url and not 8 <= len(self.secret) <= 256:
             raise ValueError("ZALO_SECRET_TOKEN must be 8 to 256 characters when ZALO_WEBHOOK_URL is set")
         self._tasks: set[asyncio.Task] = set()
-        self._inbound: OrderedDict[str, tuple[float, int]] = OrderedDict()  # chat -> (last message, pushes since)
-        self._push_lock = asyncio.Lock()
-        self._last_push = 0.0
         self.ignored: Counter[str] = Counter()  # updates not answered, by event name
         self.webhook_info: dict = {}  # what getWebhookInfo said at start
 
@@ -285,7 +272,6 @@ class Channel:
         async with self.service.db.chat_lock(f"zalo:{msg.chat_id}"):  # in order, across workers too
             try:
                 if msg.kind != "unsupported":
-                    self._note_inbound(msg.chat_id)
                     await self._quietly(self.api.send_chat_action(msg.chat_id, "typing"))
                 for out in await self.service.db.run(self.service.handle, msg):
                     await self.send(out.chat_id or msg.chat_id, out.text)
@@ -314,6 +300,7 @@ class Channel:
 
     async def _retrying(self, method, *args) -> bool:
         for attempt in range(1, self.send_attempts + 1):
+            await self.gate.take()
             try:
                 await method(*args)
                 return True
@@ -324,27 +311,10 @@ class Channel:
                 await asyncio.sleep(backoff(attempt, self.backoff_initial, self.backoff_max))
         return False
 
-    async def push(self, user_id: str, text: str, photo: str = "") -> bool:
-        """A message the user did not ask for (campaigns, daily quiz). Refused (False) unless the chat wrote
-        to the bot within `push_window` and has had fewer than PUSHES_PER_MESSAGE pushes since (`may_push`);
-        paced to one push per `push_interval` across all chats."""
-        seen = self._inbound.get(user_id)
-        if seen is None or not may_push(seen[0], seen[1], self.push_window, time.time()):
-            return False
-        self._inbound[user_id] = (seen[0], seen[1] + 1)
-        async with self._push_lock:
-            wait = self._last_push + self.push_interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._last_push = time.monotonic()
-            return await self.send(user_id, text, photo)
-
-    def _note_inbound(self, chat_id: str) -> None:
-        now = time.time()
-        self._inbound[chat_id] = (now, 0)
-        self._inbound.move_to_end(chat_id)
-        while self._inbound and now - next(iter(self._inbound.values()))[0] > self.push_window:
-            self._inbound.popitem(last=False)
+    async def push(self, chat_id: str, out: OutgoingMessage) -> bool:
+        """A message for a chat that did not just write (a team answer, a notice): its text, choices numbered by
+        the sender (bot.relay.delivery). Campaigns go through the outbox and its push rule instead."""
+        return await self.send(chat_id, out.text)
 
 
 def _describe(error: Exception) -> str:

@@ -39,8 +39,8 @@ from bot.channels.zalo_oa_api import (
 )
 from bot.channels.zalo_oa_tokens import TokenStore
 from bot.config import Settings
-from bot.conversation.service import ConversationService
-from bot.conversation.types import IncomingMessage, OutgoingMessage
+from bot.chat.types import Conversation, IncomingMessage, OutgoingMessage
+from bot.ratelimit import RateGate
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Channel:
     backoff_max = 30.0
     check_every = 60.0  # seconds between token checks (refreshed before expiry)
 
-    def __init__(self, service: ConversationService, settings: Settings) -> None:
+    def __init__(self, service: Conversation, settings: Settings, gate: RateGate | None = None) -> None:
         missing = [name for name in ("zalo_oa_app_id", "zalo_oa_app_secret", "zalo_oa_secret_key")
                    if not getattr(settings, name)]
         if missing:
@@ -111,6 +111,7 @@ class Channel:
         self._http = httpx.Client(timeout=settings.api_timeout_seconds)
         self.tokens = TokenStore.from_settings(service.db, settings, self._http)
         self.api = OaApi(settings.zalo_oa_api_base_url, self.tokens, self._http)
+        self.gate = gate or RateGate(settings.zalo_oa_rate_per_sec)  # every send of this channel in this process
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=NAME)
         self._tasks: set[asyncio.Task] = set()
         self.ignored: Counter[str] = Counter()  # events not answered, by reason
@@ -223,6 +224,10 @@ class Channel:
 
     # -- outgoing ------------------------------------------------------------------------------
 
+    async def push(self, chat_id: str, out: OutgoingMessage) -> bool:
+        """A message for a chat that did not just write (a team answer, a notice), with its buttons."""
+        return await self.send(chat_id, out)
+
     async def send(self, chat_id: str, out: OutgoingMessage | str, reply_to: str = "") -> bool:
         """Send a message: its text in pieces of at most 2,000 characters, its choices as the button template
         on the last piece when they fit (the service has numbered them otherwise)."""
@@ -238,6 +243,7 @@ class Channel:
 
     async def _deliver(self, chat_id: str, message: dict, reply_to: str) -> bool:
         for attempt in range(1, self.send_attempts + 1):
+            await self.gate.take()
             result: Result = await self._in_thread(self.api.send, chat_id, message, reply_to)
             if result.sent:
                 return True

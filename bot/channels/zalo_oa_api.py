@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from bot.channels.zalo_oa_tokens import TokenStore
-from bot.conversation.types import Button
+from bot.chat.types import Button
 
 MAX_TEXT = 2000  # characters of one text message
 MAX_BUTTONS = 5  # buttons of one template; more choices go as numbered lines

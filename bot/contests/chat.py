@@ -3,7 +3,7 @@
 /thi (/cuocthi, /contest) shows the open round's rules in three lines with «Bắt đầu», then asks, in
 this order: a display name, the area (buttons, numbers or a typed name), optionally a phone number,
 the prediction ("Dự đoán có bao nhiêu người trả lời đúng tất cả?"), then the questions one by one,
-drawn and shuffled per person. A question is a `Quiz` with the seconds left (Telegram sends it as a
+drawn and shuffled per person. A question is a `Quiz` with the seconds left (a native-quiz channel sends it as a
 native quiz poll whose open period ends with the attempt; the web shows A–D buttons and a countdown);
 a channel without buttons gets numbered options. The last answer (or the first message after the time
 ran out) brings "Bác trả lời đúng X/N trong T giây" and the current rank.
@@ -27,18 +27,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import messages as m
-from bot.areas import ALL, Area, find_area
+from bot.areas import Area, find_area
 from bot.contests import service as cs
 from bot.contests.models import (
     AREA, DONE, NAME, PHONE, PREDICTION, QUESTIONS, RULES, Contest, ContestEntry, ContestRound,
 )
-from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
+from bot.chat.numbering import LETTERS
+from bot.chat.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import QuizQuestion
 from bot.storage.models import Chat, QuizPoll, User, parse_id
 from bot.textnorm import fold
 
 COMMANDS = ("thi", "cuocthi", "contest")
-LETTERS = "ABCD"
 NAME_CHARS = 40
 MAX_AREA_BUTTONS = 20
 POLL_PREFIX = "contest:"
@@ -331,7 +331,7 @@ class ContestChat:
         if not msg.buttons:  # numbered by the conversation service; the time left in words
             text = f"{header}\n{m.CONTEST_TIME_LEFT.format(seconds=left)}"
             return OutgoingMessage(text, [[Button(o, d)] for o, d in zip(options, data)])
-        text = header  # the poll's own timer (Telegram) or the page's countdown (web) shows the time left
+        text = header  # the poll's own timer (native quizzes) or the page's countdown (web) shows the time left
         poll = QuizPoll(channel=msg.channel, quiz_id=f"{POLL_PREFIX}{entry.id}:{position}", chat_id=chat.id)
         s.add(poll)
         s.flush()

@@ -1,7 +1,7 @@
 """What the organising committee reads: the contest workbook (ranking with masked phone numbers, every
 answer, counts per area) and the contest rows of the periodic report.
 
-Cells go through bot.admin.exports, so a display name such as "=HYPERLINK(…)" stays text.
+Cells go through bot.spreadsheet, so a display name such as "=HYPERLINK(…)" stays text.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages as m
-from bot.admin.exports import append_row
+from bot.spreadsheet import append_row
 from bot.contests import service as cs
 from bot.contests.models import NAME, RULES, Contest, ContestAnswer, ContestEntry, ContestRound
 from bot.knowledge.models import QuizQuestion
-from bot.relay.inbox import mask
+from bot.privacy import mask
 
 
 def masked(phone: str | None) -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.storage.columns import UtcDateTime
 from bot.storage.models import Base, utcnow
 
 # An entry's steps, in order: the rules shown, then what the person is asked for, then the questions.
@@ -30,8 +31,8 @@ class Contest(Base):
     area: Mapped[str] = mapped_column(String(128), default="all")  # audience: 'all' or an area code
     status: Mapped[str] = mapped_column(String(16), default=OPEN)  # open | closed
     created_by: Mapped[str] = mapped_column(String(128), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    closed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    closed_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class ContestRound(Base):
@@ -41,8 +42,8 @@ class ContestRound(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer, default=1)
-    opens_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    closes_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    opens_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    closes_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     questions: Mapped[int] = mapped_column(Integer)  # asked per attempt
     seconds: Mapped[int] = mapped_column(Integer)  # time limit of a whole attempt
     attempts: Mapped[int] = mapped_column(Integer, default=1)  # allowed per person
@@ -76,10 +77,10 @@ class ContestEntry(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)  # the question being asked
     correct: Mapped[int] = mapped_column(Integer, default=0)  # right answers given in time
     seconds: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # time taken, once finished
-    started_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
-    deadline: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
+    deadline: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class ContestAnswer(Base):
@@ -93,4 +94,4 @@ class ContestAnswer(Base):
     choice: Mapped[int] = mapped_column(Integer)  # the option in the quiz bank's own order
     correct: Mapped[bool] = mapped_column(Boolean)
     in_time: Mapped[bool] = mapped_column(Boolean)  # False: after the time limit, not counted
-    answered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    answered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)

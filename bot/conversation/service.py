@@ -1,6 +1,6 @@
 """The conversation service: IncomingMessage -> list[OutgoingMessage], with state in the database.
 
-Channel-agnostic: no platform code here. A channel that cannot show buttons (Zalo) gets the same
+Channel-agnostic: no platform code here. A channel that cannot show buttons gets the same
 choices as numbered lines, and the service remembers them so that '2' or 'B' picks one.
 
 A text message is, in this order: an emergency (the emergency numbers at once), small talk or a
@@ -18,7 +18,7 @@ import random
 import re
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -28,16 +28,20 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot import intents, messages, render
-from bot.admin.faq_store import FaqStore
+from bot.faq.store import FaqStore
 from bot.areas import ALL, Area, find_area, mentioned_area
 from bot.contests.chat import COMMANDS as CONTEST_COMMANDS, POLL_PREFIX as CONTEST_POLL, ContestChat
-from bot.conversation.numbering import numbered, remember
-from bot.conversation.types import Button, IncomingMessage, OutgoingMessage, Quiz
+from bot.channels import registry
+from bot.chat.commands import CommandTable, handles
+from bot.chat.numbering import LETTERS, numbered, remember
+from bot.chat.types import Button, IncomingMessage, OutgoingMessage, Quiz
 from bot.knowledge.models import Chunk, QuizQuestion
 from bot.relay import commands as relay
 from bot.relay.delivery import Delivery
-from bot.relay.inbox import mask, new_code, phone_numbers
+from bot.privacy import mask, phone_numbers
+from bot.relay.inbox import new_code
 from bot.relay.sla import Schedule
+from bot.ratelimit import FloodGuard
 from bot.retrieval.engine import Answer, AskContext, Engine
 from bot.storage.db import Database
 from bot.storage.models import (
@@ -56,22 +60,7 @@ from bot.storage.models import (
 )
 from bot.textnorm import clean, fold
 
-# Command names, with Vietnamese aliases, mapped to handler names.
-COMMANDS = {
-    "start": "start", "batdau": "start",
-    "help": "help", "trogiup": "help", "huongdan": "help",
-    "topics": "topics", "chude": "topics",
-    "subscribe": "subscribe", "dangky": "subscribe",
-    "unsubscribe": "unsubscribe", "huydangky": "unsubscribe", "stop": "unsubscribe",
-    "quiz": "quiz", "cauhoi": "quiz", "docauhoi": "quiz",
-    "score": "score", "diem": "score",
-    "human": "human", "canbo": "human",
-    "cancel": "cancel", "huy": "cancel",
-    **{name: "contest" for name in CONTEST_COMMANDS},  # online contests: bot/contests/chat.py
-    **{name: "relay" for name in relay.COMMANDS},  # team and admin commands: bot/relay/commands.py
-}
-LETTERS = "ABCD"
-MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
+MAX_CALLBACK_BYTES = registry.button_data_limit()  # the smallest button-data limit of any channel
 TOPIC_QUESTIONS = 6  # a topic's questions per screen; «Xem thêm câu hỏi» shows the next ones
 AREA_BUTTONS = 12  # more areas than this: only the provinces as buttons, communes typed by name
 ESCALATIONS_PER_USER, ESCALATIONS_PER_CLIENT, ESCALATION_WINDOW = 5, 20, 3600.0  # questions to the team per hour
@@ -80,37 +69,6 @@ PRUNE_EVERY = 3600.0  # seconds between sweeps of old processed-message keys (pe
 
 log = logging.getLogger(__name__)
 CONTEXT_SECONDS = 30 * 60  # a question is read with the previous one only if that was asked this recently
-
-
-class FloodGuard:
-    """At most `limit` events per key in `window` seconds (per process). Memory is bounded: keys
-    unseen for a window are forgotten, and beyond `max_keys` the least recently seen go first."""
-
-    def __init__(self, limit: int, window: float, max_keys: int = 100_000) -> None:
-        self.limit, self.window, self.max_keys = limit, window, max_keys
-        self._seen: OrderedDict[str, deque[float]] = OrderedDict()  # least recently seen first
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            q = self._seen.pop(key, None) or deque()
-            self._seen[key] = q
-            while q and now - q[0] > self.window:
-                q.popleft()
-            allowed = len(q) < self.limit
-            if allowed:
-                q.append(now)
-            while self._seen:
-                oldest = next(iter(self._seen.values()))
-                if len(self._seen) > self.max_keys or not oldest or now - oldest[-1] > self.window:
-                    self._seen.popitem(last=False)
-                else:
-                    break
-            return allowed
-
-    def __len__(self) -> int:
-        return len(self._seen)
 
 
 class ConversationService:
@@ -160,7 +118,7 @@ class ConversationService:
             return []
         # Control characters (NUL included, which PostgreSQL refuses) and markup go at the door.
         msg = replace(msg, text=clean(msg.text), display_name=clean(msg.display_name))
-        opening = msg.kind == "command" and COMMANDS.get(msg.command.lower()) == "start"  # a page load, cheap
+        opening = msg.kind == "command" and getattr(COMMANDS.find(msg.command), "name", "") == "start"  # a page load
         if not opening and not self.contests.answering(msg.channel, msg.user_id) and not self.flood.allow(
                 f"{msg.channel}:{msg.user_id}"):
             return [OutgoingMessage(messages.FLOOD)]
@@ -212,10 +170,13 @@ class ConversationService:
 
     def _dispatch(self, s: Session, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
         if msg.kind == "command":
-            handler = COMMANDS.get(msg.command.lower())
-            if handler is None:
-                return [OutgoingMessage(messages.UNKNOWN_COMMAND.format(command=msg.command[:32]))]
-            return getattr(self, f"_cmd_{handler}")(s, msg, user, chat)
+            if (declared := COMMANDS.find(msg.command)) is not None:
+                return getattr(self, declared.handler)(s, msg, user, chat)
+            if msg.command.lower() in CONTEST_COMMANDS:  # online contests: bot/contests/chat.py
+                return self._cmd_contest(s, msg, user, chat)
+            if msg.command in relay.COMMANDS:  # team and admin commands: bot/relay/commands.py
+                return self._cmd_relay(s, msg, user, chat)
+            return [OutgoingMessage(messages.UNKNOWN_COMMAND.format(command=msg.command[:32]))]
         if msg.kind == "button":
             return self._button(s, msg.data, msg, user, chat)
         if msg.kind == "poll_answer":
@@ -503,13 +464,16 @@ class ConversationService:
 
     # -- commands ------------------------------------------------------------------------------
 
+    @handles("start", "batdau")
     def _cmd_start(self, s, msg, user, chat) -> list[OutgoingMessage]:
         name = msg.display_name.strip() or messages.WELCOME_NAME
         return [OutgoingMessage(messages.WELCOME.format(name=name, count=len(self._topics())), self._topic_rows())]
 
+    @handles("help", "trogiup", "huongdan")
     def _cmd_help(self, s, msg, user, chat) -> list[OutgoingMessage]:
         return [OutgoingMessage(messages.HELP + self.relay.help(s, user))]
 
+    @handles("topics", "chude")
     def _cmd_topics(self, s, msg, user, chat) -> list[OutgoingMessage]:
         return [OutgoingMessage(messages.TOPICS_PROMPT, self._topic_rows())]
 
@@ -539,6 +503,7 @@ class ConversationService:
             self._catalogue = (chunks, {c.id: c for c in chunks}, sorted(topics, key=list(messages.TOPIC_NAMES).index))
         return self._catalogue
 
+    @handles("human", "canbo")
     def _cmd_human(self, s, msg, user, chat) -> list[OutgoingMessage]:
         question = msg.text.strip()
         if not question:
@@ -551,6 +516,7 @@ class ConversationService:
     def _cmd_relay(self, s, msg, user, chat) -> list[OutgoingMessage]:
         return self.relay.command(s, msg, user, chat)
 
+    @handles("cancel", "huy")
     def _cmd_cancel(self, s, msg, user, chat) -> list[OutgoingMessage]:
         if (left := self.contests.cancel(s, user)) is not None:
             return left
@@ -559,6 +525,7 @@ class ConversationService:
             return [OutgoingMessage(messages.ADDFAQ_CANCELLED)]
         return self.relay.faq.cancel(chat)
 
+    @handles("subscribe", "dangky")
     def _cmd_subscribe(self, s, msg, user, chat) -> list[OutgoingMessage]:
         query = msg.text.strip()
         if fold(query) in ("all", "tat ca", "toan quoc"):
@@ -582,6 +549,7 @@ class ConversationService:
             user.area = area.code
         return OutgoingMessage(messages.SUBSCRIBED.format(area=area.name if area else messages.BUTTON_ALL_AREAS.lower()))
 
+    @handles("unsubscribe", "huydangky", "stop")
     def _cmd_unsubscribe(self, s, msg, user, chat) -> list[OutgoingMessage]:
         subs = s.scalars(select(Subscription).where(Subscription.user_id == user.id)).all()
         if not subs:
@@ -590,6 +558,7 @@ class ConversationService:
             s.delete(sub)
         return [OutgoingMessage(messages.UNSUBSCRIBED)]
 
+    @handles("quiz", "cauhoi", "docauhoi")
     def _cmd_quiz(self, s, msg, user, chat) -> list[OutgoingMessage]:
         if not self.quiz:
             return [OutgoingMessage(messages.QUIZ_EMPTY)]
@@ -637,6 +606,7 @@ class ConversationService:
         right = f"{LETTERS[q.answer]}. {q.options[q.answer]}"
         return [OutgoingMessage(messages.QUIZ_WRONG.format(answer=right, explanation=q.explanation))]
 
+    @handles("score", "diem")
     def _cmd_score(self, s, msg, user, chat) -> list[OutgoingMessage]:
         total, right = s.execute(
             select(func.count(QuizAnswer.id), func.coalesce(func.sum(case((QuizAnswer.correct, 1), else_=0)), 0)).where(
@@ -685,6 +655,9 @@ class ConversationService:
                 target.state = remember(target.state, choices)
         return numbered_out
 
+
+
+COMMANDS = CommandTable(ConversationService)  # the citizens' commands (relay and contest commands: their modules)
 
 def _row(s: Session, model: type, text: str):
     """The row whose id is `text` as sent back in button data, or None (not an id, or no such row)."""

@@ -1,6 +1,6 @@
 """The allow-list of official web addresses and phone numbers (knowledge/allowlist/*.yaml), and the
 checks that hold every answer to it: the content tests, and every FAQ save (web admin, `faq import`,
-/themfaq through bot.admin.faq_store). A scam number or a look-alike site never gets published.
+/themfaq through bot.faq.store). A scam number or a look-alike site never gets published.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Answer cards: a knowledge-base entry as plain text a team member forwards into Zalo or Telegram groups.
+"""Answer cards: a knowledge-base entry as plain text a team member forwards into the team's chat groups.
 
 Plain text on purpose (no Markdown or HTML): it survives copy, paste and forwarding on every app.
 """

@@ -6,12 +6,23 @@ from typing import Optional
 
 import typer
 
-from bot.cli_support import actor as _actor, area_code, check_role, fail, open_areas, open_database
+from bot.channels import registry
+from bot.cli_support import actor as _actor, area_code, fail, open_areas, open_database
+
+
+def check_role(role: str) -> str:
+    """--role: one of the roles (bot.relay.roles.ROLES), or fail."""
+    from bot.relay.roles import ROLES
+
+    if role not in ROLES:
+        fail(f"--role must be one of {', '.join(ROLES)}")
+    return role
+
 
 role_app = typer.Typer(help="Grant and revoke team and admin roles.", no_args_is_help=True)
 
-ChannelOption = typer.Option(..., "--channel", help="telegram, zalo, zalo_oa or web.")
-UserOption = typer.Option(..., "--user-id", help="The person's id on that channel (Telegram: their numeric user id).")
+ChannelOption = typer.Option(..., "--channel", help=f"{', '.join(registry.names())}.")
+UserOption = typer.Option(..., "--user-id", help="The person's id on that channel (as stored: a numeric id on most platforms).")
 
 
 def _open():

@@ -4,7 +4,7 @@ Every command checks the sender's role first; team and admin commands that show 
 rights only work in a private chat. Messages for other people (a team member's answer to a citizen,
 a new-question notice) are OutgoingMessages addressed by `chat_id` on the sender's channel, and pushed
 on the person's own channel otherwise (bot/relay/delivery.py); a team member's answer to a web visitor is
-stored in the web chat and shown live (bot/conversation/web_messages.py); a person on a channel that does
+stored in the web chat and shown live (bot/channels/web_messages.py); a person on a channel that does
 not run here gets the answer on their next message (see inbox.undelivered).
 """
 
@@ -16,46 +16,23 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from bot import messages
-from bot.admin.chat_faq import FaqChat
-from bot.admin.faq_store import FaqStore
-from bot.areas import ALL, Area
-from bot.conversation import web_messages
-from bot.conversation.types import Button, IncomingMessage, OutgoingMessage
+from bot.areas import ALL, Area, area_code
+from bot.channels import registry, web_messages
+from bot.chat.commands import CommandTable, handles
+from bot.chat.numbering import numbered, remember
+from bot.chat.types import Button, IncomingMessage, OutgoingMessage
+from bot.faq.store import FaqStore
 from bot.knowledge.models import Chunk
-from bot.conversation.numbering import numbered, remember
 from bot.relay import inbox, roles
+from bot.relay.faq_chat import FaqChat
 from bot.relay.cards import answer_card
 from bot.relay.delivery import Delivery, Notice
 from bot.relay.sla import Schedule, when_text
 from bot.relay.models import RelayMessage
-from bot.storage.models import Chat, Escalation, User
+from bot.storage.models import EscalationStatus as Status, Chat, Escalation, User
 from bot.textnorm import fold
 
-COMMANDS = {
-    "inbox": "inbox", "hopthu": "inbox",
-    "claim": "claim", "nhan": "claim",
-    "reply": "reply", "traloi": "reply",
-    "savefaq": "savefaq", "luufaq": "savefaq",
-    "search": "search", "timkiem": "search",
-    "card": "card", "thetraloi": "card",
-    "duty": "duty", "truc": "duty",
-    "invite": "invite", "moi": "invite",
-    "join": "join", "thamgia": "join",
-    "revoke": "revoke", "thuhoi": "revoke",
-    "roles": "roles", "vaitro": "roles",
-    "addfaq": "addfaq", "themfaq": "addfaq",  # FAQ entries by chat: bot/admin/chat_faq.py
-    "drafts": "drafts", "banthao": "drafts",
-    "approvefaq": "approvefaq", "duyetfaq": "approvefaq",
-    "rejectfaq": "rejectfaq", "tuchoifaq": "rejectfaq",
-    "track": "track", "theodoi": "track",  # anyone with a follow-up code, on any channel
-}
-NEEDS = {
-    "invite": "admin", "revoke": "admin", "roles": "admin", "join": "citizen",
-    "addfaq": "admin", "drafts": "admin", "approvefaq": "admin", "rejectfaq": "admin", "track": "citizen",
-}  # the rest: team
-ALLOWED_IN_GROUPS = {"search", "card", "track"}  # nothing personal in them (a code shows only what its holder may see)
 BUTTONS = {"cl", "ro", "cd", "ra"}  # claim, citizen's follow-up, answer card, citizen's rating of a team answer
-RANK = {"citizen": 0, "team": 1, "admin": 2}
 SEARCH_RESULTS = 5
 FOLLOWUP = re.compile(r"#([0-9]{1,9})\s+(.+)", re.S)
 TRACK_LOOKUPS, TRACK_WINDOW = 20, 3600.0  # follow-up codes looked up per person an hour (codes are not guessable)
@@ -83,14 +60,12 @@ class Relay:
     # -- entry points (from ConversationService) ---------------------------------------------------
 
     def command(self, s: Session, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
-        name = COMMANDS[msg.command.lower()]
-        role = roles.role_of(s, user)
-        needed = NEEDS.get(name, "team")
-        if RANK[role] < RANK[needed]:
-            return [OutgoingMessage(messages.RELAY_ADMIN_ONLY if needed == "admin" else messages.RELAY_TEAM_ONLY)]
-        if msg.chat_type != "private" and name not in ALLOWED_IN_GROUPS:
+        declared = COMMANDS.find(msg.command)
+        if not declared.allows(roles.role_of(s, user)):
+            return [OutgoingMessage(messages.RELAY_ADMIN_ONLY if declared.role == "admin" else messages.RELAY_TEAM_ONLY)]
+        if msg.chat_type != "private" and not declared.groups:
             return [OutgoingMessage(messages.RELAY_PRIVATE_ONLY)]
-        return getattr(self, f"_{name}")(s, msg, user, msg.text.strip(), chat)
+        return getattr(self, declared.handler)(s, msg, user, msg.text.strip(), chat)
 
     def button(self, s: Session, kind: str, arg: str, msg: IncomingMessage, user: User, chat: Chat) -> list[OutgoingMessage]:
         if kind == "ra":
@@ -111,7 +86,7 @@ class Relay:
     def help(self, s: Session, user: User) -> str:
         role = roles.role_of(s, user)
         admin = messages.RELAY_ADMIN_HELP + messages.FAQ_ADMIN_HELP if role == "admin" else ""
-        return (messages.RELAY_TEAM_HELP if RANK[role] else "") + admin
+        return (messages.RELAY_TEAM_HELP if role != "citizen" else "") + admin
 
     def escalated(self, s: Session, esc: Escalation, channel: str) -> list[OutgoingMessage]:
         """Notices of a new question for the on-duty team members of its area, on every channel they use (the
@@ -130,7 +105,7 @@ class Relay:
         inbox.reopen(s, esc, user, text[:4000])
         notice = messages.RELAY_REOPENED.format(id=esc.id, area=self.area_name(esc.area), question=inbox.preview(text))
         handler = s.get(User, esc.claimed_by) if esc.claimed_by else None
-        if handler is not None and inbox.notifiable(handler) and RANK[roles.role_of(s, handler)]:
+        if handler is not None and inbox.notifiable(handler) and roles.role_of(s, handler) != "citizen":
             members = [handler]
         else:
             members = inbox.on_duty_members(s, esc.area, None, exclude=user.id)
@@ -163,6 +138,7 @@ class Relay:
 
     # -- citizens: follow a question by its code, rate a team answer -----------------------------------
 
+    @handles("track", "theodoi", role="citizen")
     def _track(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         if not arg:
             return [OutgoingMessage(messages.TRACK_USAGE)]
@@ -176,10 +152,10 @@ class Relay:
     def status_text(self, s: Session, esc: Escalation) -> str:
         """Exactly one of «đang chờ», «đã nhận» (who, by role) or «đã trả lời» (with the answer)."""
         area = self.area_name(esc.area)
-        if esc.status == "answered":
+        if esc.status == Status.ANSWERED:
             answer = next((m.text for m in reversed(inbox.thread(s, esc)) if m.author == "team"), "")
             return messages.TRACK_ANSWERED.format(code=esc.code, answer=answer)
-        if esc.status == "claimed" and esc.claimed_by:
+        if esc.status == Status.CLAIMED and esc.claimed_by:
             handler = s.get(User, esc.claimed_by)
             who = messages.RELAY_ROLE_NAMES.get(roles.role_of(s, handler) if handler else "team", messages.RELAY_ROLE_NAMES["team"])
             return messages.TRACK_CLAIMED.format(code=esc.code, who=who, area=area)
@@ -200,6 +176,7 @@ class Relay:
 
     # -- team commands -----------------------------------------------------------------------------
 
+    @handles("inbox", "hopthu", role="team", groups=False)
     def _inbox(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         waiting = inbox.waiting_questions(s, roles.areas_of(s, user))
         if not waiting:
@@ -218,6 +195,7 @@ class Relay:
         lines.append(messages.RELAY_INBOX_FOOTER)
         return [OutgoingMessage("\n\n".join(lines))]
 
+    @handles("claim", "nhan", role="team", groups=False)
     def _claim(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         if not arg:
             return [OutgoingMessage(messages.RELAY_CLAIM_USAGE)]
@@ -232,6 +210,7 @@ class Relay:
         text = messages.RELAY_CLAIMED.format(id=esc.id, area=self.area_name(esc.area), question=inbox.preview(esc.question))
         return [OutgoingMessage(text)]
 
+    @handles("reply", "traloi", role="team", groups=False)
     def _reply(self, s: Session, msg: IncomingMessage, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         esc_id, _, text = arg.partition(" ")
         if not esc_id or not text.strip():
@@ -275,6 +254,7 @@ class Relay:
             self.delivery.push_after_commit(s, [notice])
         return True
 
+    @handles("savefaq", "luufaq", role="team", groups=False)
     def _savefaq(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         parts = arg.split()
         if not parts:
@@ -300,6 +280,7 @@ class Relay:
         draft = inbox.save_draft(s, esc, user, chosen)
         return [OutgoingMessage(messages.RELAY_SAVEFAQ_DONE.format(draft=draft.id, id=esc.id))]
 
+    @handles("search", "timkiem", role="team")
     def _search(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         if not any(ch.isalnum() for ch in arg):
             return [OutgoingMessage(messages.RELAY_SEARCH_USAGE)]
@@ -312,12 +293,14 @@ class Relay:
         rows = [[Button(f"{i}. {c.title[:60]}", f"cd:{c.id}")] for i, (c, _) in enumerate(hits, 1) if len(c.id) <= 61]
         return [OutgoingMessage("\n".join(lines), rows)]
 
+    @handles("card", "thetraloi", role="team")
     def _card(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         hits = self.search(arg, 1) if any(ch.isalnum() for ch in arg) else []
         if not hits:
             return [OutgoingMessage(messages.RELAY_CARD_USAGE)]
         return [OutgoingMessage(answer_card(hits[0][0], self.bot_url))]
 
+    @handles("duty", "truc", role="team", groups=False)
     def _duty(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         word = fold(arg)
         on = word in ("bat", "on", "co") or (word not in ("tat", "off", "nghi") and not roles.on_duty(s, user))
@@ -326,12 +309,13 @@ class Relay:
 
     # -- admin commands ----------------------------------------------------------------------------
 
+    @handles("invite", "moi", role="admin", groups=False)
     def _invite(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         role, _, where = arg.partition(" ")
         role = role.lower()
         if role not in roles.ROLES:
             return [OutgoingMessage(messages.RELAY_INVITE_USAGE)]
-        area = roles.area_code(self.areas, where)
+        area = area_code(self.areas, where)
         if area is None:
             return [OutgoingMessage(messages.RELAY_AREA_NOT_FOUND.format(query=where[:60]))]
         code = roles.create_invite(s, role, area, roles.actor_of(user))
@@ -340,23 +324,26 @@ class Relay:
         text = messages.RELAY_INVITE_CREATED.format(role=messages.RELAY_ROLE_NAMES[role], area=self.area_name(area), code=code, hours=hours)
         return [OutgoingMessage(text)]
 
+    @handles("join", "thamgia", groups=False)
     def _join(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         if not arg:
             return [OutgoingMessage(messages.RELAY_JOIN_USAGE)]
         if msg.channel in roles.NO_ROLE_CHANNELS:
-            return [OutgoingMessage(messages.RELAY_JOIN_WRONG_CHANNEL)]
+            labels = [registry.get(n).label for n in registry.team_channels()]
+            return [OutgoingMessage(messages.RELAY_JOIN_WRONG_CHANNEL.format(channels=" hoặc ".join(labels)))]
         invite = roles.redeem(s, arg.split()[0], user)
         if invite is None:
             return [OutgoingMessage(messages.RELAY_JOIN_BAD)]
         return [OutgoingMessage(messages.RELAY_JOIN_DONE.format(role=messages.RELAY_ROLE_NAMES[invite.role], area=self.area_name(invite.area)))]
 
+    @handles("revoke", "thuhoi", role="admin", groups=False)
     def _revoke(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         parts = arg.split()
         channel, _, external_id = (parts[0] if parts else "").partition(":")
         role = parts[1].lower() if len(parts) > 1 else None
-        area = roles.area_code(self.areas, parts[2]) if len(parts) > 2 else None
+        area = area_code(self.areas, parts[2]) if len(parts) > 2 else None
         if not external_id or (role and role not in roles.ROLES) or (len(parts) > 2 and area is None):
-            return [OutgoingMessage(messages.RELAY_REVOKE_USAGE)]
+            return [OutgoingMessage(messages.RELAY_REVOKE_USAGE.format(example=registry.team_channels()[0]))]
         target = roles.find_user(s, channel, external_id)
         if target is not None and target.id == user.id:
             return [OutgoingMessage(messages.RELAY_REVOKE_SELF)]
@@ -366,6 +353,7 @@ class Relay:
             return [OutgoingMessage(messages.RELAY_REVOKE_NONE.format(user=label))]
         return [OutgoingMessage(messages.RELAY_REVOKE_DONE.format(count=removed, user=label))]
 
+    @handles("roles", "vaitro", role="admin", groups=False)
     def _roles(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         rows = roles.grants(s)
         if not rows:
@@ -379,15 +367,19 @@ class Relay:
         ]
         return [OutgoingMessage("\n".join(lines))]
 
+    @handles("addfaq", "themfaq", role="admin", groups=False)
     def _addfaq(self, s: Session, msg: IncomingMessage, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         return self.faq.start(s, user, chat)
 
+    @handles("drafts", "banthao", role="admin", groups=False)
     def _drafts(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         return self.faq.list_drafts(s)
 
+    @handles("approvefaq", "duyetfaq", role="admin", groups=False)
     def _approvefaq(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         return self.faq.start(s, user, chat, arg.split()[0]) if arg else [OutgoingMessage(messages.DRAFT_USAGE)]
 
+    @handles("rejectfaq", "tuchoifaq", role="admin", groups=False)
     def _rejectfaq(self, s: Session, msg, user: User, arg: str, chat: Chat) -> list[OutgoingMessage]:
         return self.faq.reject(s, user, arg.split()[0] if arg else "")
 
@@ -413,9 +405,9 @@ class Relay:
         esc = inbox.visible(s, esc_id, roles.areas_of(s, user))
         if esc is None:
             return None, OutgoingMessage(messages.RELAY_NOT_FOUND.format(id=esc_id.lstrip("#")[:12]))
-        if esc.status == "answered":
+        if esc.status == Status.ANSWERED:
             return None, OutgoingMessage(messages.RELAY_ALREADY_ANSWERED.format(id=esc.id))
-        mine = esc.claimed_by in (None, user.id) or esc.status == "open"
+        mine = esc.claimed_by in (None, user.id) or esc.status == Status.OPEN
         if not mine and roles.role_of(s, user) != "admin":
             return None, OutgoingMessage(messages.RELAY_CLAIMED_BY_OTHER.format(id=esc.id))
         return esc, None
@@ -448,3 +440,5 @@ def waiting_text(delta) -> str:
     days, hours = divmod(hours, 24)
     return messages.RELAY_WAIT_DAYS.format(d=days, h=hours)
 
+
+COMMANDS = CommandTable(Relay)  # team and admin commands, and /theodoi for anyone with a code

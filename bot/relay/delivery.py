@@ -3,8 +3,9 @@ question moved up, a reminder for a team member.
 
 One call site for every such message: `Delivery.push` (async) or `Delivery.push_after_commit` (from the
 database threads, once the transaction holding the message has committed). A channel running in this process
-registers a pusher (Telegram sends the message with its buttons, Zalo the text); a channel without one (the
-web chat today) is skipped, and a message that was kept as a relay row (`Notice.relay_id`, delivered False)
+registers its `push` (bot.runner.connect: the message with its buttons, or its text with numbered choices where
+the channel shows none); a channel without one (the web chat: bot.channels.web_messages stores the message) is
+skipped here, and a message that was kept as a relay row (`Notice.relay_id`, delivered False)
 reaches the citizen with the reply to their next message instead (bot.relay.inbox.undelivered). So nothing is
 dropped: a row is marked delivered only after the platform took it.
 """
@@ -19,7 +20,7 @@ from typing import Awaitable, Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from bot.conversation.types import OutgoingMessage
+from bot.chat.types import OutgoingMessage
 
 log = logging.getLogger(__name__)
 Pusher = Callable[[str, OutgoingMessage], Awaitable[bool]]  # (chat id on its channel, message) -> delivered

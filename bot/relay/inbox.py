@@ -15,46 +15,19 @@ from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.areas import ALL
+from bot.privacy import mask
 from bot.relay.models import FaqDraft, RelayMessage, RoleGrant
-from bot.relay.roles import INVITE_ALPHABET, aware
-from bot.storage.models import Chat, Escalation, User, parse_id, utcnow
+from bot.relay.roles import INVITE_ALPHABET
+from bot.vntime import aware
+from bot.storage.models import EscalationStatus as Status, Chat, Escalation, User, parse_id, utcnow
 
 CODE_LENGTH = 6  # the citizen's follow-up code: 'K7P2QX', no look-alike letters (no 0/O, 1/I)
 _CODE = re.compile(rf"[{INVITE_ALPHABET}]{{{CODE_LENGTH}}}")
 INBOX_LIMIT = 20
 SILENT_CHANNELS = ("webadmin",)  # web admin accounts: no chat to notify, they read the web inbox (bot/webadmin)
-WAITING = ("open", "claimed")
+WAITING = (Status.OPEN, Status.CLAIMED)
 PREVIEW_CHARS = 300
-# A run of digits with separators between them: spaces, dots, dashes, slashes, commas, underscores,
-# parentheses ('(091) 234 5678', '+84 912 345 678', '0912/345/678').
-_NUMBER = re.compile(r"\+?\(?\d(?:[\s.\-/,_()]{0,3}\d)+")
-_PLAIN_SEPARATORS = re.compile(r"[\d\s.\-+]*")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
-
-def _personal(run: str) -> bool:
-    """Phone, ID-card and bank account numbers: 9+ digits however grouped, or 6+ grouped only by
-    spaces, dots or dashes (so dates like 16/6/2025 and document numbers like 1169/QĐ-TTg stay)."""
-    digits = sum(ch.isdigit() for ch in run)
-    return digits >= 9 or (digits >= 6 and _PLAIN_SEPARATORS.fullmatch(run) is not None)
-
-
-def mask(text: str) -> str:
-    """The one masking of personal numbers and e-mail addresses, applied before a citizen's text is
-    stored (questions, escalations, follow-ups, drafts) and again wherever staff read it."""
-    text = _EMAIL.sub("[email]", text)
-    return _NUMBER.sub(lambda m: "•" * 4 + m.group()[-2:] if _personal(m.group()) else m.group(), text)
-
-
-def phone_numbers(text: str) -> str:
-    """The phone numbers in a citizen's text (9 to 11 digits, however grouped), comma-separated: kept apart from
-    the masked question so that only the member who took it sees how to call back."""
-    found = []
-    for m in _NUMBER.finditer(text):
-        digits = "".join(ch for ch in m.group() if ch.isdigit() or ch == "+")
-        if 9 <= sum(ch.isdigit() for ch in digits) <= 11 and digits.lstrip("+")[:1] in ("0", "8"):
-            found.append(m.group().strip())
-    return ", ".join(dict.fromkeys(found))[:200]
 
 
 def contact_for(esc: Escalation, member: User | None) -> str:
@@ -116,11 +89,11 @@ def visible(s: Session, esc_id: str, areas: list[str]) -> Escalation | None:
 
 def status_key(esc: Escalation, member_id: int | None) -> str:
     """How the inbox names a question's state for this member (messages.RELAY_STATUS)."""
-    if esc.status == "claimed":
+    if esc.status == Status.CLAIMED:
         return "mine" if esc.claimed_by == member_id else "claimed"
-    if esc.status == "open" and esc.reopened:
+    if esc.status == Status.OPEN and esc.reopened:
         return "reopened"
-    if esc.status == "open" and esc.overdue_at is not None:
+    if esc.status == Status.OPEN and esc.overdue_at is not None:
         return "overdue"
     return esc.status
 
@@ -130,7 +103,7 @@ def waited(since: dt.datetime) -> dt.timedelta:
 
 
 def claim(esc: Escalation, member: User) -> None:
-    esc.status, esc.claimed_by, esc.claimed_at = "claimed", member.id, utcnow()
+    esc.status, esc.claimed_by, esc.claimed_at = Status.CLAIMED, member.id, utcnow()
 
 
 @dataclass
@@ -149,7 +122,7 @@ def reply(s: Session, esc: Escalation, member: User, text: str, channel: str) ->
     chat = s.get(Chat, esc.chat_id)
     now = chat.channel == channel
     claim(esc, member)  # whoever answers handles the follow-ups
-    esc.status, esc.answered_at = "answered", utcnow()
+    esc.status, esc.answered_at = Status.ANSWERED, utcnow()
     esc.first_answered_at = esc.first_answered_at or esc.answered_at
     row = RelayMessage(escalation_id=esc.id, author="team", user_id=member.id, text=text, delivered=now)
     s.add(row)
@@ -159,8 +132,8 @@ def reply(s: Session, esc: Escalation, member: User, text: str, channel: str) ->
 
 def reopen(s: Session, esc: Escalation, citizen: User, text: str) -> None:
     """A citizen's follow-up: an answered question opens again; a waiting one just gets the text."""
-    if esc.status == "answered":
-        esc.status, esc.reopened = "open", esc.reopened + 1
+    if esc.status == Status.ANSWERED:
+        esc.status, esc.reopened = Status.OPEN, esc.reopened + 1
     s.add(RelayMessage(escalation_id=esc.id, author="citizen", user_id=citizen.id, text=mask(text)))
 
 

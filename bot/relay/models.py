@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.storage.columns import UtcDateTime
 from bot.storage.models import Base, utcnow
 
 
@@ -27,7 +28,7 @@ class RoleGrant(Base):
     area: Mapped[str] = mapped_column(String(128), default="all")
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)  # notified of new questions
     granted_by: Mapped[str] = mapped_column(String(96), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class RoleInvite(Base):
@@ -40,9 +41,9 @@ class RoleInvite(Base):
     role: Mapped[str] = mapped_column(String(16))
     area: Mapped[str] = mapped_column(String(128), default="all")
     created_by: Mapped[str] = mapped_column(String(96))
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     used_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class AuditEntry(Base):
@@ -51,10 +52,10 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    actor: Mapped[str] = mapped_column(String(96))  # 'telegram:123' or 'cli'
+    actor: Mapped[str] = mapped_column(String(96))  # '<channel>:123' or 'cli'
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 class RelayMessage(Base):
@@ -68,7 +69,7 @@ class RelayMessage(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
     delivered: Mapped[bool] = mapped_column(Boolean, default=True)  # False: waits for the citizen's next message
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class FaqDraft(Base):
@@ -84,4 +85,4 @@ class FaqDraft(Base):
     answer_message_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # the team turn it pairs (0007)
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | approved | rejected
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -12,14 +12,16 @@ import secrets
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.areas import ALL, Area, find_area
+from bot.areas import ALL
+from bot.channels import registry
 from bot.relay.models import AuditEntry, RoleGrant, RoleInvite
+from bot.vntime import aware  # noqa: F401  (TODO after merges: callers import bot.vntime)
 from bot.storage.models import User, utcnow
 
 ROLES = ("team", "admin")
-# The web chat answers only the visitor's own requests: it cannot deliver a notice or an answer to someone
-# else, so nobody there can hold a role.
-NO_ROLE_CHANNELS = ("web",)
+# A channel that answers only the person's own requests (the web chat) cannot deliver a notice or an answer
+# to someone else, so nobody there can hold a role.
+NO_ROLE_CHANNELS = tuple(n for n in registry.names() if not registry.get(n).team)
 INVITE_TTL = dt.timedelta(hours=72)
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and retyped
 INVITE_LENGTH = 10
@@ -27,15 +29,6 @@ INVITE_LENGTH = 10
 
 def actor_of(user: User) -> str:
     return f"{user.channel}:{user.external_id}"
-
-
-def area_code(areas: list[Area], query: str) -> str | None:
-    """'all', or the code of a known area (given by code or name); None when unknown."""
-    if query.strip().lower() in ("", ALL, "tat-ca", "toan-quoc"):
-        return ALL
-    exact = next((a.code for a in areas if a.code == query.strip().lower()), None)  # 'quang-ngai/dak-bla'
-    area = find_area(areas, query)
-    return exact or (area.code if area else None)
 
 
 def role_of(s: Session, user: User) -> str:
@@ -127,8 +120,3 @@ def redeem(s: Session, code: str, user: User) -> RoleInvite | None:
     invite.used_by, invite.used_at = user.id, utcnow()
     grant(s, user, invite.role, invite.area, f"invite:{invite.created_by}")
     return invite
-
-
-def aware(when: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; every stored one is UTC."""
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)

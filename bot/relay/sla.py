@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.areas import ALL
-from bot.conversation.types import OutgoingMessage
+from bot.chat.types import OutgoingMessage
 from bot.relay import inbox
 from bot.relay.delivery import Notice
 from bot.relay.models import RelayMessage

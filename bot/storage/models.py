@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from bot.storage.columns import UtcDateTime
 
 MAX_ID = 2**31 - 1  # an INTEGER primary key, on SQLite and PostgreSQL alike
 
@@ -42,7 +45,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="citizen")
     area: Mapped[str] = mapped_column(String(128), default="")  # the citizen's own area, if given
     blocked_bot: Mapped[bool] = mapped_column(Boolean, default=False)  # 403 from the platform
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Chat(Base):
@@ -56,7 +59,7 @@ class Chat(Base):
     external_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16), default="private")  # private | group
     state: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, nullable=True)  # pending numbered choices
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Subscription(Base):
@@ -68,7 +71,7 @@ class Subscription(Base):
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
     area: Mapped[str] = mapped_column(String(128))  # 'all', a province, or 'province/commune'
     quiz: Mapped[bool] = mapped_column(Boolean, default=True)  # daily quiz pushes wanted
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Conversation(Base):
@@ -90,7 +93,16 @@ class Conversation(Base):
     candidates: Mapped[Optional[list[Any]]] = mapped_column(JSON, nullable=True, default=list)
     feedback: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # +1 / -1
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+
+
+class EscalationStatus(StrEnum):
+    """Where a question handed to the team stands: waiting (open), taken by a member (claimed), answered.
+    A follow-up after the answer reopens it (open again, `reopened` counted)."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    ANSWERED = "answered"
 
 
 class Escalation(Base):
@@ -104,22 +116,22 @@ class Escalation(Base):
     conversation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("conversation_log.id"), nullable=True)
     question: Mapped[str] = mapped_column(Text)
     area: Mapped[str] = mapped_column(String(128), default="")
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | answered
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=EscalationStatus.OPEN)  # EscalationStatus
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     # the relay inbox (migration 0002_relay; the thread itself is in bot.relay.models.RelayMessage)
     claimed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    claimed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
-    answered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
+    answered_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
     # the handoff (migration 0007_handoff): a follow-up code, due times, escalation upwards, satisfaction
     code: Mapped[Optional[str]] = mapped_column(String(8), nullable=True, unique=True, index=True)  # 'K7P2QX' (bot.relay.codes)
     origin_area: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)  # the area before moving up
-    due_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
-    reminded_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
-    overdue_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)  # moved up
-    first_answered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    due_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True, index=True)
+    reminded_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
+    overdue_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)  # moved up
+    first_answered_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
     rating: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # +1 / -1 after a team answer
-    rated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    rated_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
     # phone numbers the citizen wrote (the stored question is masked): shown only to the member who took it
     contact: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
 
@@ -134,7 +146,7 @@ class QuizPoll(Base):
     poll_id: Mapped[str] = mapped_column(String(64), index=True, default="")
     quiz_id: Mapped[str] = mapped_column(String(64))
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class QuizAnswer(Base):
@@ -147,7 +159,7 @@ class QuizAnswer(Base):
     quiz_id: Mapped[str] = mapped_column(String(64))
     choice: Mapped[int] = mapped_column(Integer)
     correct: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 class LabelledChoice(Base):
@@ -163,7 +175,7 @@ class LabelledChoice(Base):
     question: Mapped[str] = mapped_column(Text)
     chunk_id: Mapped[str] = mapped_column(String(160))  # the entry the person chose
     shown_chunk_id: Mapped[str] = mapped_column(String(160), default="")  # the entry the bot had answered, if any
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 class ProcessedMessage(Base):
@@ -172,11 +184,11 @@ class ProcessedMessage(Base):
     __tablename__ = "processed_messages"
 
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 class ChannelToken(Base):
-    """A channel's OAuth pair (the Zalo OA's access and single-use refresh token), one row per account,
+    """A channel's OAuth pair (an Official Account's access and single-use refresh token), one row per account,
     rewritten in one transaction at each refresh so that a crash or a second worker never loses it.
     `seed`: a hash of the refresh token from the settings this pair descends from (a new pair put in the
     settings replaces the row); `last_error`/`failed_at`: the latest refresh that failed (the pair kept)."""
@@ -187,12 +199,12 @@ class ChannelToken(Base):
     account: Mapped[str] = mapped_column(String(64), primary_key=True)  # the app id
     access_token: Mapped[str] = mapped_column(Text, default="")
     refresh_token: Mapped[str] = mapped_column(Text, default="")
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    refresh_expires_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    refresh_expires_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
     seed: Mapped[str] = mapped_column(String(64), default="")
-    refreshed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    refreshed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     last_error: Mapped[str] = mapped_column(String(300), default="")
-    failed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    failed_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime(), nullable=True)
 
 
 def get_or_create(s: Session, model: type, keys: dict[str, Any], **values: Any) -> tuple[Any, bool]:
@@ -225,7 +237,7 @@ class QuestionVector(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the text
     embedder: Mapped[str] = mapped_column(String(128), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class RateSlot(Base):

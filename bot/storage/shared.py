@@ -1,7 +1,7 @@
 """Limits and order that several worker processes on one PostgreSQL database share.
 
-- `SharedRate`: a rate (per second, with a burst) for everyone using one key, e.g. every Telegram send of
-  every worker ("telegram:send"). The generic cell rate algorithm keeps one number per key, the next
+- `SharedRate`: a rate (per second, with a burst) for everyone using one key, e.g. every send of one channel by
+  every worker ("<channel>:send"). The generic cell rate algorithm keeps one number per key, the next
   theoretical slot, in `rate_slots`; one UPSERT on PostgreSQL's clock reserves a slot and says how long to
   wait for it (`wait`), or takes a slot only when one is free (`take`, for the flood limit).
 - `chat_lock` (in bot.storage.db): per-chat order across processes.

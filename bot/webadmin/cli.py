@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from bot.cli_support import actor, area_code, check_role, fail, open_areas, open_database
+from bot.cli_support import actor, area_code, fail, open_areas, open_database
+from bot.relay.cli import check_role
 
 admin_user_app = typer.Typer(help="Web admin and web inbox logins (served under /admin by `run`).", no_args_is_help=True)
 

@@ -4,7 +4,7 @@ Server-rendered HTML: every value goes through html.escape, the only style sheet
 /static/admin.css and there is no script, so the web chat's strict CSP holds. Every page needs a
 session (bot.webadmin.auth); every POST must carry the session's CSRF token (403 without it); admin
 pages refuse team members (403); team members see only the questions of their areas. FAQ changes go
-through FaqStore.apply (versioned; running bots answer them within seconds, bot/admin/live.py) and the
+through FaqStore.apply (versioned; running bots answer them within seconds, bot/faq/live.py) and the
 inbox through the chat relay's own claim/reply/save-draft code (bot/relay/commands.py).
 """
 
@@ -26,8 +26,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot import messages
-from bot.admin import drafts
-from bot.admin.faq_store import FaqStore, ImportRejected, parse_row
+from bot.relay import drafts
+from bot.faq.store import FaqStore, ImportRejected, parse_row
 from bot.admin.reports import TZ, build_report, parse_period, sheets, write_chart, write_report
 from bot.channels.inbound import client_address, read_body
 from bot.conversation.service import ConversationService, FloodGuard

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Button:
 @dataclass(frozen=True)
 class Quiz:
     """A multiple-choice question; `poll` is our id for it, to tie answers back. `seconds`: the time left
-    to answer (a contest question; Telegram closes its poll then, the web shows a countdown), 0: none."""
+    to answer (a contest question; a native poll closes then, the web shows a countdown), 0: none."""
 
     poll: int
     question: str
@@ -60,3 +61,19 @@ class OutgoingMessage:
     buttons: list[list[Button]] = field(default_factory=list)
     quiz: Quiz | None = None
     chat_id: str = ""  # empty: reply in the chat the message came from
+
+
+class Conversation(Protocol):
+    """What a channel needs of the conversation service (bot/conversation/service.py), which it is handed
+    when it is built: channels sit below the service and never import it."""
+
+    db: Any  # bot.storage.db.Database
+    engine: Any  # bot.retrieval.engine.Engine
+
+    def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]: ...
+
+    def ask(self, question: str) -> Any: ...
+
+    def register_poll(self, poll: int, platform_poll_id: str) -> None: ...
+
+    def mark_blocked(self, channel: str, user_id: str) -> None: ...

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.storage.columns import UtcDateTime
 from bot.storage.models import Base, utcnow
 
 
@@ -17,9 +18,9 @@ class FaqVersion(Base):
     __tablename__ = "faq_versions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    actor: Mapped[str] = mapped_column(String(96))  # 'cli:alice', 'telegram:123'
+    actor: Mapped[str] = mapped_column(String(96))  # 'cli:alice', '<channel>:123'
     summary: Mapped[str] = mapped_column(String(200), default="")  # 'import faq.xlsx', 'rollback to before 3'
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class FaqChange(Base):

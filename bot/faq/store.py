@@ -28,8 +28,8 @@ import yaml
 from sqlalchemy import select
 
 from bot import messages
-from bot.admin.exports import append_row, csv_value, write_csv
-from bot.admin.models import FaqChange, FaqVersion
+from bot.spreadsheet import append_row, csv_value, write_csv
+from bot.faq.models import FaqChange, FaqVersion
 from bot.knowledge.allowlist import AllowList, safe_ref
 from bot.knowledge.loaders import load_faq
 from bot.knowledge.models import KnowledgeError, review_due

@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.admin.models import FaqVersion
+from bot.faq.models import FaqVersion
 from bot.knowledge.loaders import load_faq
 from bot.knowledge.models import Chunk, KnowledgeError
 from bot.retrieval.engine import Engine

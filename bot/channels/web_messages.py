@@ -14,10 +14,11 @@ import datetime as dt
 import threading
 from typing import Any, Callable, Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, delete, event, false, select
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, delete, event, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.conversation.types import OutgoingMessage
+from bot.chat.types import OutgoingMessage
+from bot.storage.columns import UtcDateTime
 from bot.storage.models import Base, Chat, utcnow
 
 CHANNEL = "web"
@@ -39,7 +40,7 @@ class WebMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[Optional[list[Any]]] = mapped_column(JSON, nullable=True)
     quiz: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, nullable=True)  # question and options, never the answer
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     # the chat's own reply to what the visitor just sent (/api/chat), not a team answer or a campaign: never
     # a browser notification (bot/channels/web_push.py; migration 0010_web_push)
     reply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -72,7 +73,7 @@ def deliver(s: Session, chat_id: int, out: OutgoingMessage, author: str = "bot",
 
 def as_json(row: WebMessage) -> dict[str, Any]:
     """The message object of /api/history and /api/events."""
-    at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.timezone.utc)
+    at = row.created_at  # UTC-aware (bot/storage/columns.py)
     return {"id": row.id, "from": row.author, "text": row.text, "buttons": row.buttons or [], "quiz": row.quiz,
             "at": at.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")}
 

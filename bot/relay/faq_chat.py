@@ -15,10 +15,10 @@ import re
 from sqlalchemy.orm import Session
 
 from bot import messages
-from bot.admin import drafts
-from bot.admin.faq_store import FaqStore, ImportRejected, parse_row
-from bot.admin.reports import TZ
-from bot.conversation.types import Button, OutgoingMessage
+from bot.relay import drafts
+from bot.faq.store import FaqStore, ImportRejected, parse_row
+from bot.vntime import TZ
+from bot.chat.types import Button, OutgoingMessage
 from bot.relay import roles
 from bot.retrieval.engine import ANSWER_CHARS
 from bot.storage.models import Chat, User

@@ -1,9 +1,11 @@
-"""Choices as numbered lines, for channels that cannot show buttons (Zalo): '2' or 'B' typed back picks one."""
+"""Choices as numbered lines, for channels that cannot show buttons: '2' or 'B' typed back picks one."""
 
 from __future__ import annotations
 
 from bot import messages
-from bot.conversation.types import OutgoingMessage
+from bot.chat.types import OutgoingMessage
+
+LETTERS = "ABCD"  # a quiz's options, however a channel shows them
 
 
 def numbered(out: OutgoingMessage, first: int = 1) -> tuple[OutgoingMessage, list[str]]:

@@ -1,0 +1,1 @@
+"""Messages as every channel and the conversation service exchange them: types, numbered choices."""
