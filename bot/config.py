@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.worktime import parse_dates, parse_days, parse_hours, parse_windows
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,6 +42,8 @@ class Settings(BaseSettings):
     escalation_work_days: str = "1-5"  # ISO weekdays: 1 Monday … 7 Sunday
     escalation_remind_hours: float = 2.0  # remind the area's team this many working hours before the due time
     escalation_check_seconds: float = 60.0  # how often the watch looks for questions to remind or move up
+    # local days off on top of knowledge/holidays.yaml: "2026-12-24,2027-02-03..2027-02-05"
+    escalation_extra_holidays: str = ""
 
     # web chat (WEB_PORT=0 disables it)
     web_host: str = "127.0.0.1"
@@ -112,11 +116,15 @@ class Settings(BaseSettings):
     @field_validator("escalation_sla_hours", "escalation_work_hours", "escalation_work_days")
     @classmethod
     def _schedule(cls, value: str, info) -> str:
-        from bot.relay import sla
-
-        parse = {"escalation_sla_hours": sla.parse_hours, "escalation_work_hours": sla.parse_windows,
-                 "escalation_work_days": sla.parse_days}[info.field_name]
+        parse = {"escalation_sla_hours": parse_hours, "escalation_work_hours": parse_windows,
+                 "escalation_work_days": parse_days}[info.field_name]
         parse(value)  # ValueError names the bad part
+        return value
+
+    @field_validator("escalation_extra_holidays")
+    @classmethod
+    def _extra_holidays(cls, value: str) -> str:
+        parse_dates(value)  # ValueError names the bad day
         return value
 
     @field_validator("zalo_oa_campaign_window_hours")
@@ -138,7 +146,7 @@ class Settings(BaseSettings):
     @classmethod
     def _vapid_subject(cls, value: str, info) -> str:
         value = value.strip()
-        if info.data.get("web_push_vapid_private_key") and not value:
+        if (info.data.get("web_push_vapid_private_key") or "").strip() and not value:
             raise ValueError("required with WEB_PUSH_VAPID_PRIVATE_KEY: a contact for push services, "
                              "mailto:ops@example.vn or https://bot.example.vn")
         if value and not re.fullmatch(r"mailto:[^@\s]+@[^@\s]+|https://[^\s/]+(/\S*)?", value):
@@ -169,7 +177,7 @@ class Settings(BaseSettings):
 
     def web_push_on(self) -> bool:
         """Web push is on when a VAPID key is set (bot/channels/web_push.py)."""
-        return bool(self.web_push_vapid_private_key)
+        return bool(self.web_push_vapid_private_key.strip())
 
 
 def trusted_networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -114,6 +114,7 @@ ESCALATED = (
 )
 ESCALATION_PROMISE = "Cán bộ trả lời trong giờ hành chính, thường trong {hours} giờ làm việc ({schedule})."
 ESCALATION_OUT_OF_HOURS = "Bây giờ là ngoài giờ làm việc: cán bộ sẽ bắt đầu xem câu hỏi từ {when}."
+ESCALATION_EXCEPT_HOLIDAYS = ", trừ ngày lễ, Tết"  # after the working days and hours in ESCALATION_PROMISE
 ESCALATION_MOVED_UP = (
     "Câu hỏi {code} của bác chưa được trả lời đúng hạn, nên tôi đã chuyển lên cán bộ {to} để trả lời sớm hơn. "
     "Xin lỗi bác vì phải chờ lâu."
@@ -197,6 +198,10 @@ RELAY_BUTTON_CLAIM = "✋ Nhận"
 RELAY_REMINDER = "⏰ Nhắc việc: câu hỏi #{id} · {area} sắp đến hạn trả lời ({due}):\n{question}\n\nGõ /nhan {id} hoặc /traloi {id} <nội dung>."
 RELAY_OVERDUE = (
     "⚠️ Câu hỏi #{id} của {area} đã quá hạn mà chưa có câu trả lời, nay chuyển lên {to}:\n{question}\n\n"
+    "Gõ /nhan {id} để nhận, /traloi {id} <nội dung> để trả lời."
+)
+RELAY_STILL_OVERDUE = (
+    "⚠️ Nhắc việc: câu hỏi #{id} · {area} đã quá hạn từ {due} mà vẫn chưa có câu trả lời:\n{question}\n\n"
     "Gõ /nhan {id} để nhận, /traloi {id} <nội dung> để trả lời."
 )
 RELAY_REOPENED = "🔁 Người hỏi #{id} · {area} hỏi thêm:\n{question}\n\nTrả lời bằng: /traloi {id} <nội dung trả lời>"
@@ -339,6 +344,7 @@ REPORT_SHEETS = {
     "quiz": "Câu đố",
     "contests": "Cuộc thi",
     "handoff": "Cán bộ trả lời theo khu vực",
+    "clusters": "Chủ đề còn thiếu",
 }
 REPORT_METRICS = {
     "asked": "Số câu hỏi",
@@ -365,6 +371,8 @@ REPORT_COLUMNS = {
     "escalated": "Câu hỏi chuyển cán bộ", "median_minutes": "Thời gian đến câu trả lời đầu (trung vị, phút)",
     "p90_minutes": "Thời gian đến câu trả lời đầu (90% câu hỏi, phút)", "within_sla": "Trả lời đúng hạn (%)",
     "satisfied": "Người hỏi hài lòng (% 👍)",
+    "rank": "Hạng", "label": "Câu hỏi tiêu biểu", "times_asked": "Số lượt hỏi", "areas": "Khu vực",
+    "example": "Ví dụ {n}",
 }
 REPORT_NO_AREA = "chưa rõ khu vực"
 REPORT_CHART_TIMELINE = "Câu hỏi theo thời gian"

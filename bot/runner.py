@@ -46,6 +46,7 @@ async def run(settings: Settings, channels: list[str]) -> None:
     instances, gates = build_channels(service, settings, channels)
     loop = asyncio.get_running_loop()
     connect(service, instances, loop)
+    connect_transports(service, settings, instances, gates)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -84,6 +85,23 @@ def connect(service: ConversationService, instances: dict, loop: asyncio.Abstrac
             web.add_routes(channel.routes())
         if hasattr(channel, "push"):
             service.delivery.add(name, channel.push, buttons=registry.get(name).buttons)
+
+
+def connect_transports(service: ConversationService, settings: Settings, instances: dict, gates: dict) -> None:
+    """Channels configured but not started in this process still get team answers and notices now: through
+    their outbox transport (bot.channels.outbound.TransportPush), text only, within a rate gate of their own."""
+    import httpx
+
+    from bot.channels.outbound import TransportPush
+    from bot.ratelimit import RateGate
+
+    http = None
+    for name in registry.configured(settings):
+        if name in instances or not registry.get(name).outbox:
+            continue
+        http = http or httpx.Client(timeout=settings.api_timeout_seconds)  # lives as long as the process
+        gate = gates.setdefault(name, RateGate(registry.get(name).rate(settings)))
+        service.delivery.add(name, TransportPush(registry.transport(name, service.db, settings, http), gate), buttons=False)
 
 
 async def _build_service_serving_warmup(settings: Settings) -> ConversationService:

@@ -38,3 +38,15 @@ def append_row(sheet, row: Iterable[Any]) -> None:
         if formula_like(cell.value):
             cell.data_type = "s"  # openpyxl made it a formula ('f')
             cell.quotePrefix = True
+
+
+def add_sheet(book, title: str, rows: Iterable[Iterable[Any]]):
+    """A new sheet of `book` holding `rows` (cells that never become formulas), the first row in bold."""
+    from openpyxl.styles import Font
+
+    sheet = book.create_sheet(title)
+    for row in rows:
+        append_row(sheet, row)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    return sheet

@@ -16,7 +16,8 @@ from bot.channels import web_messages
 from bot.conversation.service import ConversationService
 from bot.relay import inbox
 from bot.relay.models import RelayMessage
-from bot.relay.sla import TZ, Schedule, parse_days, parse_hours, parse_windows
+from bot.knowledge.models import KnowledgeError
+from bot.relay.sla import TZ, Schedule, load_holidays, parse_dates, parse_days, parse_hours, parse_windows
 from bot.relay.watch import SlaWatch
 from bot.storage.models import Escalation
 from tests.chat_helpers import AREAS, give, send
@@ -250,10 +251,176 @@ def test_a_claimed_question_is_reminded_to_its_claimer_and_answered_ones_are_lef
     with db.session() as s:
         assert s.get(Escalation, claimed).overdue_at is not None and s.get(Escalation, answered).overdue_at is None
         assert s.get(Escalation, claimed).area == "dien-bien"
-    assert [n.chat_id for n in moved] == ["citizen-1"]  # no admin on duty here: the citizen is still told
+    # a province's question: whoever took it (and the admins, none on duty here) hear it is overdue; the citizen is told
+    assert [n.chat_id for n in moved] == ["team-a", "citizen-1"]
 
 
 def test_codes_are_unique_and_typed_loosely(db):
     with db.session() as s:
         codes = {inbox.new_code(s) for _ in range(200)}
     assert len(codes) == 200 and all(re.fullmatch(r"[A-HJ-NP-Z2-9]{6}", c) for c in codes)
+
+
+# -- public holidays (knowledge/holidays.yaml) and local days off ------------------------------------
+
+
+def shipped_schedule(**settings) -> Schedule:
+    from bot.config import Settings
+
+    return Schedule.from_settings(Settings(_env_file=None, **settings))  # the knowledge directory's holidays.yaml
+
+
+def test_the_shipped_holidays_are_not_working_days_and_a_swapped_saturday_is():
+    schedule = shipped_schedule()
+    at = lambda *a: dt.datetime(*a, tzinfo=TZ)  # noqa: E731
+    for day in (dt.date(2026, 9, 2), dt.date(2026, 9, 1), dt.date(2026, 8, 31), dt.date(2026, 2, 17), dt.date(2027, 1, 1)):
+        assert not schedule.working_day(day), day
+    assert schedule.working_day(dt.date(2026, 8, 22))  # a Saturday worked in exchange for Monday 31/8
+    assert not schedule.working_day(dt.date(2026, 8, 29)) and schedule.working_day(dt.date(2026, 9, 3))
+    # Friday 28/8/2026, the working day before 2/9: 6 working hours that day, the last 2 on Thursday 3/9
+    assert schedule.due(at(2026, 8, 28, 9, 0), "") == at(2026, 9, 3, 9, 30)
+    assert Schedule().due(at(2026, 8, 28, 9, 0), "") == at(2026, 8, 31, 9, 30)  # without the holidays: Monday
+    assert schedule.due(at(2026, 8, 21, 16, 0), "") == at(2026, 8, 22, 16, 30)  # the swapped Saturday counts
+    assert schedule.due(at(2026, 2, 13, 16, 0), "") == at(2026, 2, 23, 16, 30)  # Tết: 9 days off
+    on_the_day = schedule.promise(at(2026, 9, 2, 10, 0), "")
+    assert "trừ ngày lễ, Tết" in on_the_day and "ngoài giờ" in on_the_day and "7:30 thứ Năm 03/09" in on_the_day
+    assert schedule.due(at(2026, 12, 1, 9, 0), "") == at(2026, 12, 2, 9, 30)  # an ordinary week is unchanged
+
+
+def test_local_days_off_and_bad_holiday_data(tmp_path):
+    from pydantic import ValidationError
+
+    from bot.config import Settings
+
+    at = lambda *a: dt.datetime(*a, tzinfo=TZ)  # noqa: E731
+    schedule = shipped_schedule(escalation_extra_holidays="2026-12-24, 2026-12-28..2026-12-29")
+    assert not schedule.working_day(dt.date(2026, 12, 24)) and not schedule.working_day(dt.date(2026, 12, 29))
+    assert schedule.due(at(2026, 12, 23, 14, 0), "") == at(2026, 12, 25, 14, 30)  # the 24th skipped
+    assert not schedule.working_day(dt.date(2026, 9, 2))  # the shipped days stay
+    assert parse_dates("") == frozenset() and len(parse_dates("2027-02-03..2027-02-12")) == 10
+    for bad in ("24/12/2026", "2026-12-29..2026-12-24", "2026-02-30", "2026-01-01..2028-01-01"):
+        with pytest.raises(ValueError):
+            parse_dates(bad)
+        with pytest.raises(ValidationError, match="ESCALATION_EXTRA_HOLIDAYS"):
+            Settings(_env_file=None, escalation_extra_holidays=bad)
+    assert load_holidays(tmp_path / "none.yaml").holidays == frozenset()  # no file: no holidays
+    rows = {
+        "source is missing": "- {date: 2026-09-02, kind: holiday, name: Quốc khánh, checked: 2026-12-01}",
+        "kind": "- {date: 2026-09-02, kind: nghỉ, name: Quốc khánh, source: Luật, checked: 2026-12-01}",
+        "date must": "- {date: 2/9/2026, kind: holiday, name: Quốc khánh, source: Luật, checked: 2026-12-01}",
+        "checked": "- {date: 2026-09-02, kind: holiday, name: Quốc khánh, source: Luật}",
+        "twice": "- {date: 2026-09-02, kind: holiday, name: a, source: b, checked: 2026-12-01}\n"
+                 "- {date: 2026-09-02, kind: workday, name: a, source: b, checked: 2026-12-01}",
+        "invalid YAML": "- [",
+    }
+    for problem, text in rows.items():
+        path = tmp_path / "holidays.yaml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(KnowledgeError, match=problem):
+            load_holidays(path)
+
+
+def holiday_service(small_engine, db, clock):
+    return ConversationService(small_engine, db, [], AREAS, flood_limit=1000, clock=clock, schedule=shipped_schedule())
+
+
+def test_a_question_asked_the_working_day_before_2_9_is_due_after_it_and_not_reminded_on_the_holiday(small_engine, db):
+    clock = Clock(dt.datetime(2026, 8, 28, 14, 0, tzinfo=TZ))  # Friday 28/8/2026, 14:00
+    service = holiday_service(small_engine, db, clock)
+    give(db, "team-db", "team", "dien-bien")
+    esc_id, code, (ack, *_) = escalate(service, "citizen-1", "xin hỏi cách đăng ký tài khoản định danh", "telegram",
+                                       area="dien bien")
+    with db.session() as s:  # 3 working hours on Friday, then 31/8, 1/9 and 2/9 off: 5 more on Thursday 3/9
+        assert aware_local(s.get(Escalation, esc_id).due_at) == dt.datetime(2026, 9, 3, 14, 30, tzinfo=TZ)
+    assert "trừ ngày lễ, Tết" in ack.text
+    assert "14:30 thứ Năm 03/09" in track(service, "x", code, "zalo")[1]
+    watch = SlaWatch(service)
+    for day in (31, 1, 2):  # the reminder is due 2 working hours before: not on a day off
+        when = dt.datetime(2026, 8 if day == 31 else 9, day, 10, 30, tzinfo=TZ)
+        assert watch.sweep(when) == [] and watch.sweep(when.replace(hour=16)) == [], when
+    (reminder,) = watch.sweep(dt.datetime(2026, 9, 3, 10, 30, tzinfo=TZ))  # Thursday 3/9: 3 + 3 working hours
+    assert reminder.chat_id == "team-db" and "sắp đến hạn" in reminder.message.text
+    assert watch.sweep(dt.datetime(2026, 9, 3, 14, 29, tzinfo=TZ)) == []
+    moved = watch.sweep(dt.datetime(2026, 9, 3, 14, 30, tzinfo=TZ))  # due: a province's question, the citizen told
+    assert [n.chat_id for n in moved] == ["team-db", "citizen-1"]
+
+
+def aware_local(when: dt.datetime) -> dt.datetime:
+    return (when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)).astimezone(TZ)
+
+
+# -- two tiers: an overdue question at province level is reminded, never left --------------------------
+
+
+def test_an_overdue_question_at_province_level_is_reminded_to_its_team_and_the_admins_until_answered(service, db, clock):
+    give(db, "team-commune", "team", "quang-ngai/dak-bla")
+    give(db, "team-province", "team", "quang-ngai")
+    give(db, "admin-1", "admin")
+    give(db, "team-other", "team", "dien-bien")
+    moved_up, code, _ = escalate(service, "citizen-1", "xin hỏi thủ tục đăng ký hộ kinh doanh", "telegram", area="dak bla")
+    province, _, _ = escalate(service, "citizen-2", "hỏi về chữ ký số cho hộ kinh doanh", "telegram", area="quang ngai")
+    watch = SlaWatch(service)
+    at = lambda *a: dt.datetime(*a, tzinfo=TZ)  # noqa: E731
+
+    first = watch.sweep(at(2026, 12, 2, 9, 31))  # both due at 9:30 on Wednesday 2/12
+    to = lambda notices, esc: sorted(n.chat_id for n in notices if f"#{esc}" in n.message.text)  # noqa: E731
+    assert to(first, moved_up) == ["admin-1", "team-province"]  # the commune's question moved to the province
+    assert to(first, province) == ["admin-1", "team-province"]  # already at the top: its team and the admins
+    assert sorted(n.chat_id for n in first if "Xin lỗi bác" in n.message.text) == ["citizen-1", "citizen-2"]
+    with db.session() as s:
+        assert s.get(Escalation, moved_up).area == "quang-ngai" and s.get(Escalation, province).area == "quang-ngai"
+    assert watch.sweep(at(2026, 12, 2, 16, 0)) == []  # less than a province's 8 working hours since
+
+    again = watch.sweep(at(2026, 12, 3, 10, 1))  # 8 working hours after 9:31 Wednesday
+    assert to(again, moved_up) == ["admin-1", "team-province"] and to(again, province) == ["admin-1", "team-province"]
+    assert all("vẫn chưa có câu trả lời" in n.message.text and "9:30 thứ Tư 02/12" in n.message.text for n in again)
+    assert not any(n.chat_id.startswith("citizen") for n in again)  # the citizen was told once
+    assert watch.sweep(at(2026, 12, 3, 10, 2)) == []
+
+    send(service, "team-province", "nhan", str(province))  # taken: only its claimer (and the admins) from now on
+    send(service, "team-province", "traloi", f"{moved_up} Bác đăng ký tại UBND phường.")
+    later = watch.sweep(at(2026, 12, 7, 9, 0))  # Friday 4/12 and the weekend passed: one reminder, not one per day
+    assert [(n.chat_id, f"#{province}" in n.message.text) for n in later] == [("team-province", True), ("admin-1", True)]
+    assert watch.sweep(at(2026, 12, 7, 9, 5)) == []
+    assert track(service, "x", code, "zalo")[0] == "đã trả lời"
+
+
+def test_an_answered_question_reopened_after_its_due_time_is_not_moved_up(service, db, clock):
+    give(db, "team-commune", "team", "quang-ngai/dak-bla")
+    give(db, "team-province", "team", "quang-ngai")
+    esc_id, code, _ = escalate(service, "citizen-1", "hỏi về chữ ký số", "telegram", area="dak bla")
+    send(service, "team-commune", "traloi", f"{esc_id} Bác mang căn cước đến phường.")
+    send(service, "citizen-1", "canbo", f"#{esc_id} thế còn phí bao nhiêu?")  # reopened, after the first answer
+    notices = SlaWatch(service).sweep(dt.datetime(2026, 12, 9, 9, 0, tzinfo=TZ))  # long after the due time
+    assert notices == []
+    with db.session() as s:
+        esc = s.get(Escalation, esc_id)
+        assert esc.area == "quang-ngai/dak-bla" and esc.overdue_at is None and esc.status == "open"
+
+
+# -- 👎 on a team answer: in the admins' 👎 queue, marked as the team's ---------------------------------
+
+
+def test_a_thumbs_down_on_a_team_answer_is_in_the_admins_queue_as_a_team_answer(service, db):
+    from bot.admin import disliked
+
+    give(db, "team-db", "team", "dien-bien")
+    answered = send(service, "citizen-2", text="lam sao tra tien bang ma qr")  # the bot answers; 👎 on it
+    log_id = next(b.data for m in answered for row in m.buttons for b in row if b.data.startswith("fb:")).split(":")[1]
+    send(service, "citizen-2", kind="button", data=f"fb:{log_id}:-1")
+    esc_id, _, _ = escalate(service, "citizen-1", "Nhờ cán bộ gọi lại số 0912 345 678 về VNeID", "telegram", area="dien bien")
+    send(service, "team-db", "traloi", f"{esc_id} Bác ra công an xã nhé.")
+    send(service, "citizen-1", "canbo", f"#{esc_id} còn mức 2 thì sao?")
+    send(service, "team-db", "traloi", f"{esc_id} Mức 2 cũng làm ở công an xã.")
+    with db.session() as s:
+        assert [r.kind for r in disliked.queue(s)] == ["bot"]  # not rated yet: only the bot's answer
+    send(service, "citizen-1", kind="button", data=f"ra:{esc_id}:1")
+    send(service, "citizen-1", kind="button", data=f"ra:{esc_id}:-1")  # changed to 👎
+    with db.session() as s:
+        team, bot = disliked.queue(s)
+    assert team.team and team.kind == "team" and team.escalation_id == esc_id and team.area == "dien-bien"
+    assert team.answer == "Mức 2 cũng làm ở công an xã." and "0912" not in team.question and "VNeID" in team.question
+    assert not bot.team and bot.log_id == int(log_id) and bot.chunk_id.startswith("faq:") and bot.escalation_id is None
+    send(service, "citizen-1", kind="button", data=f"ra:{esc_id}:1")  # back to 👍: out of the queue
+    with db.session() as s:
+        assert [r.kind for r in disliked.queue(s)] == ["bot"]

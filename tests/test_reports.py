@@ -199,3 +199,72 @@ def test_the_report_command(db, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "bot", "report", "--period", "2026-13", "--out", str(tmp_path / "r")],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "YYYY-MM" in bad.stderr
+
+
+# -- the sheet «Chủ đề còn thiếu»: the period's groups of unanswered questions (bot/admin/gaps.py) ------------
+
+WEATHER = ["=Thời tiết hôm nay thế nào?"] * 2 + ["Thời tiết ngày mai ở Hà Nội thế nào", "Dự báo thời tiết nói gì",
+                                                  "Trời mưa bao lâu nữa?"]
+ATM = ["Bị nuốt thẻ ATM phải làm sao?", "Vậy đâu là cách lấy lại thẻ ATM bị nuốt?", "Tại sao thẻ ATM bị nuốt?"]
+
+
+def test_the_report_lists_the_periods_top_gap_groups_by_size_as_text(tmp_path, embedder):
+    from bot.storage.models import QuestionVector
+
+    db = Database(f"sqlite:///{tmp_path / 'gaps.db'}")
+    with db.session() as s:
+        users = [User(channel="telegram", external_id=str(i), area=a) for i, a in enumerate(["dien-bien", "lai-chau"])]
+        s.add_all(users)
+        s.flush()
+        chats = [Chat(channel="telegram", external_id=u.external_id) for u in users]
+        s.add_all(chats)
+        s.flush()
+
+        def log(question, who, when, **kw):
+            s.add(Conversation(user_id=users[who].id, chat_id=chats[who].id, channel="telegram", question=question,
+                               answered=kw.get("answered", False), confidence=0.1, related=[], feedback=kw.get("feedback"),
+                               created_at=when))
+
+        for i, q in enumerate(WEATHER):
+            log(q, i % 2, at(2 + i))
+        for i, q in enumerate(ATM):
+            log(q, 0, at(10 + i))
+        log("Bị nuốt thẻ ATM phải làm sao?", 0, at(15, month=11))  # the next month: not in October's groups
+        log("Thanh toán bằng mã QR như thế nào?", 1, at(20), answered=True, feedback=1)  # answered well: no gap
+
+    report = build_report(db, parse_period("2026-10"), embedder=embedder)
+    assert [c.size for c in report.clusters] == [5, 3]
+    rows = write_and_read_clusters(report, tmp_path)
+    assert rows[0] == [m.REPORT_COLUMNS[k] for k in ("rank", "label", "times_asked", "areas")] + \
+        [m.REPORT_COLUMNS["example"].format(n=n) for n in (1, 2, 3)]
+    (rank1, label1, size1, areas1, *examples1), (rank2, label2, size2, areas2, *examples2) = rows[1:]
+    assert (rank1, size1, areas1) == (1, 5, "dien-bien, lai-chau") and (rank2, size2, areas2) == (2, 3, "dien-bien")
+    assert label1 in WEATHER and set(examples1) <= set(WEATHER) - {label1} and len(examples1) == 3
+    assert label2 in ATM and examples2[2] is None and {label2, *examples2[:2]} == set(ATM)  # two other ATM questions
+    assert "=Thời tiết hôm nay thế nào?" in [label1, *examples1]  # asked twice: kept, as text (below)
+    markdown = (tmp_path / "out" / "report-2026-10.md").read_text(encoding="utf-8")
+    assert f"## {m.REPORT_SHEETS['clusters']}" in markdown and f"2. {label2}: 3 (dien-bien)" in markdown
+
+    with db.session() as s:
+        cached = s.query(QuestionVector).count()
+    assert cached == len(set(WEATHER)) + len(ATM)  # the period's texts, embedded once (the November one not at all)
+    assert [c.size for c in build_report(db, parse_period("2026-10"), embedder=embedder, area="lai-chau").clusters] == [2]
+    assert build_report(db, parse_period("2026-10")).clusters is None  # no embedder: the sheet reads n/a
+    assert write_and_read_clusters(build_report(db, parse_period("2026-10")), tmp_path / "na")[1][0] == m.REPORT_NA
+
+
+def write_and_read_clusters(report, where) -> list[list]:
+    """The sheet as written to the workbook (no cell a formula) and to CSV (a formula-like cell quoted)."""
+    import csv
+
+    from bot.spreadsheet import csv_value
+
+    xlsx = write_report(report, where / "out")[0]
+    sheet = load_workbook(xlsx)[m.REPORT_SHEETS["clusters"]]
+    assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+    csv_file = next(p for p in write_report(report, where / "csv", "csv") if p.name.endswith("-clusters.csv"))
+    cells = [v for row in csv.reader(csv_file.open(encoding="utf-8-sig")) for v in row]
+    assert not any(v.startswith(("=", "+", "-", "@")) for v in cells)
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert {csv_value(v) for v in cells if v} == {str(v) for row in rows for v in row if v is not None}  # the same text
+    return rows

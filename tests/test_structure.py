@@ -16,7 +16,7 @@ BOT = ROOT / "bot"
 LAYERS: list[tuple[str, ...]] = [
     # small shared things: text, time, rates, privacy, settings, texts, retries, supervision
     ("__init__", "textnorm", "accents", "backoff", "logs", "config", "messages", "intents", "supervise",
-     "ratelimit", "privacy", "spreadsheet", "vntime"),
+     "ratelimit", "privacy", "spreadsheet", "vntime", "worktime"),
     ("storage",),  # database, columns, shared rates; each package keeps its own models
     ("knowledge",),  # content: loaders, models, allow-list
     ("areas", "retrieval", "cli_support"),

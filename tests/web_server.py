@@ -47,36 +47,9 @@ def serve(service: ConversationService, pushers: dict | None = None, **settings)
     channel = Channel(service, config)
     for name, pusher in (pushers or {}).items():
         channel.admin.add_pusher(name, pusher)
-    loop = asyncio.new_event_loop()
     stop = asyncio.Event()
-    failure: list[BaseException] = []
-
-    def main() -> None:
-        try:
-            loop.run_until_complete(channel.run(stop))
-        except BaseException as exc:  # reported by the fixture below
-            failure.append(exc)
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{config.web_port}"
-    deadline = time.monotonic() + 30
-    while True:
-        assert not failure, failure
-        try:
-            httpx.get(f"{base}/widget.js", timeout=2)
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "web channel did not start"
-            time.sleep(0.05)
-    try:
+    with _running(lambda: channel.run(stop), stop, config.web_port) as base:
         yield base
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(15)
-        assert not thread.is_alive(), "web channel did not stop"
-        assert not failure, failure
-        loop.close()
 
 
 def database_url(directory: Path) -> str:
@@ -96,23 +69,32 @@ def serve_live(service: ConversationService, telegram=None, **settings) -> Itera
     instances = {"web": Channel(service, config)}
     if telegram is not None:
         instances["telegram"] = TelegramChannel(service, config)
-    loop = asyncio.new_event_loop()
-    connect(service, instances, loop)
     stop = asyncio.Event()
-    failure: list[BaseException] = []
 
     async def everything() -> None:
+        connect(service, instances, asyncio.get_running_loop())
         await asyncio.gather(*(c.run(stop) for c in instances.values()), run_senders(service.db, config, ["web"], stop))
 
-    def main() -> None:
+    with _running(everything, stop, config.web_port) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def _running(main, stop: asyncio.Event, port: int) -> Iterator[str]:
+    """Run `main()` (a coroutine function) on an event loop in a thread until the web port answers; yield the
+    base URL; then set `stop` and wait for the thread, reporting any failure."""
+    loop = asyncio.new_event_loop()
+    failure: list[BaseException] = []
+
+    def run() -> None:
         try:
-            loop.run_until_complete(everything())
-        except BaseException as exc:
+            loop.run_until_complete(main())
+        except BaseException as exc:  # reported below
             failure.append(exc)
 
-    thread = threading.Thread(target=main, daemon=True)
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{config.web_port}"
+    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
         assert not failure, failure

@@ -115,6 +115,7 @@ def report_command(
 ) -> None:
     """Write the period's report: workbook (XLSX or CSV), Markdown summary and PNG chart."""
     from bot.admin.reports import build_report, parse_period, write_report
+    from bot.retrieval.embedders import EmbedderError, make_embedder
 
     if fmt not in ("xlsx", "csv"):
         typer.echo("error: --format must be xlsx or csv", err=True)
@@ -124,7 +125,11 @@ def report_command(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    report = build_report(open_database(), parsed)
+    try:
+        embedder = make_embedder(get_settings().embedder)  # groups the unanswered questions (sheet «Chủ đề còn thiếu»)
+    except EmbedderError as exc:
+        fail(str(exc))
+    report = build_report(open_database(), parsed, embedder=embedder)
     for path in write_report(report, out, fmt):
         typer.echo(str(path))
 

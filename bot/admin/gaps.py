@@ -55,13 +55,16 @@ class Cluster:
         return {"label": self.label, "size": self.size, "examples": self.examples, "areas": self.areas}
 
 
-def collect(s: Session, since: dt.datetime | None = None, area: str | None = None) -> list[Asked]:
-    """Every question the base did not answer well, with the asker's area (a conversation) or the question's."""
+def collect(s: Session, since: dt.datetime | None = None, area: str | None = None, until: dt.datetime | None = None) -> list[Asked]:
+    """Every question the base did not answer well, with the asker's area (a conversation) or the question's; asked
+    on or after `since` and before `until` (aware instants; None: no bound)."""
     log = select(Conversation.question, Conversation.answered, Conversation.candidates, Conversation.feedback, User.area).join(
         User, User.id == Conversation.user_id).where((Conversation.answered.is_(False)) | (Conversation.feedback == -1))
     esc = select(Escalation.question, Escalation.origin_area, Escalation.area)
     if since is not None:
         log, esc = log.where(Conversation.created_at >= since), esc.where(Escalation.created_at >= since)
+    if until is not None:
+        log, esc = log.where(Conversation.created_at < until), esc.where(Escalation.created_at < until)
     out = []
     for question, answered, candidates, feedback, where in s.execute(log):
         kind = "disliked" if answered else "clarified" if candidates else "declined"
@@ -158,9 +161,12 @@ def clusters(asked: list[Asked], vecs_of, threshold: float = THRESHOLD) -> list[
     return sorted(out, key=lambda c: (-c.size, c.label))
 
 
-def gaps(db: Database, embedder, embedder_id: str, since: dt.datetime | None = None, area: str | None = None) -> list[Cluster]:
+def gaps(db: Database, embedder, embedder_id: str, since: dt.datetime | None = None, area: str | None = None,
+         until: dt.datetime | None = None) -> list[Cluster]:
+    """The groups of the questions asked in [since, until) (of `area` and its communes), biggest first (the report's
+    sheet «Chủ đề còn thiếu», `python -m bot gaps` and the web admin's gaps page all come here)."""
     with db.session() as s:
-        asked = collect(s, since, area)
+        asked = collect(s, since, area, until)
     return clusters(asked, lambda texts: vectors(db, embedder, embedder_id, texts))
 
 

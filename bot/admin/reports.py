@@ -2,7 +2,9 @@
 
 `python -m bot report --period 2026-10 | 2026-H1 | 2026 --out DIR` writes a workbook (XLSX, or one
 CSV per sheet), a Markdown summary and a PNG chart. Periods follow Vietnam time. Questions are
-masked (phone, ID-card and account numbers) before they appear in a report.
+masked (phone, ID-card and account numbers) before they appear in a report. With the engine's
+embedder, the sheet «Chủ đề còn thiếu» holds the period's biggest groups of questions the base did
+not answer well (bot/admin/gaps.py, vectors cached in `question_vectors`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, inspect, select
 
 from bot import messages as m
-from bot.spreadsheet import append_row, write_csv
+from bot.spreadsheet import add_sheet, write_csv
 from bot.privacy import mask
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Escalation, QuizAnswer, Subscription
@@ -28,6 +30,8 @@ from bot.textnorm import clean, fold
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CONTEST_HEADER = ("contest", "round", "area", "registered", "started", "completed", "completion", "perfect", "average")
 TOP = 20
+TOP_CLUSTERS = 10  # groups on the sheet «Chủ đề còn thiếu»
+CLUSTER_EXAMPLES = 3
 MIN_YEAR, MAX_YEAR = 2000, 2999  # reports cover the bot's own lifetime; far years overflow date arithmetic
 _PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-[hH]([12]))?$")
 
@@ -82,10 +86,16 @@ class Report:
     # per area: questions to the team, median and p90 minutes to a first answer, % answered within the due
     # time, % 👍 of the rated team answers (None: no data)
     handoff: list[tuple[str, int, float | None, float | None, float | None, float | None]] = field(default_factory=list)
+    # the biggest groups of questions not answered well (bot/admin/gaps.py); None: no embedder given (n/a)
+    clusters: list | None = None
 
 
-def build_report(db: Database, period: Period, area_names: dict[str, str] | None = None) -> Report:
-    """`area_names`: area code -> name for the contest sheet (default: the configured knowledge/areas.yaml)."""
+def build_report(db: Database, period: Period, area_names: dict[str, str] | None = None, *, embedder=None,
+                 area: str | None = None) -> Report:
+    """`area_names`: area code -> name for the contest sheet (default: the configured knowledge/areas.yaml).
+    `embedder` (the engine's, or bot.retrieval.embedders.make_embedder's): group the period's unanswered questions
+    for the sheet «Chủ đề còn thiếu» (only the questions of `area` and its communes when given); None: that sheet
+    reads n/a."""
     start, end = period.start.astimezone(dt.timezone.utc), period.end.astimezone(dt.timezone.utc)
     tables = inspect(db.engine)
     columns = {c["name"] for c in tables.get_columns("escalations")}
@@ -156,6 +166,10 @@ def build_report(db: Database, period: Period, area_names: dict[str, str] | None
     for q in quiz:
         per_quiz.setdefault(q.quiz_id, []).append(bool(q.correct))
     report.handoff = _handoff(handoff_rows)
+    if embedder is not None:
+        from bot.admin.gaps import gaps
+
+        report.clusters = gaps(db, embedder, embedder.id, start, area, until=end)[:TOP_CLUSTERS]
     report.quiz = sorted(((k, len(v), round(100 * sum(v) / len(v), 1)) for k, v in per_quiz.items()), key=lambda x: (-x[1], x[0]))
     return report
 
@@ -250,7 +264,23 @@ def sheets(report: Report) -> dict[str, list[list]]:
         "contests": [[m.CONTEST_COLUMNS[k] for k in CONTEST_HEADER], *report.contests],
         "handoff": [[c["area"], c["escalated"], c["median_minutes"], c["p90_minutes"], c["within_sla"], c["satisfied"]],
                     *([area, n, *map(_value, rest)] for area, n, *rest in report.handoff)],
+        "clusters": _cluster_rows(report),
     }
+
+
+def _cluster_rows(report: Report) -> list[list]:
+    """Rank, label (the group's most central real question), times asked, areas, up to 3 other examples."""
+    c = m.REPORT_COLUMNS
+    header = [c["rank"], c["label"], c["times_asked"], c["areas"],
+              *(c["example"].format(n=n) for n in range(1, CLUSTER_EXAMPLES + 1))]
+    if report.clusters is None:
+        return [header, [m.REPORT_NA] + [""] * (len(header) - 1)]
+    rows = []
+    for rank, cluster in enumerate(report.clusters, 1):
+        examples = [e for e in cluster.examples if e != cluster.label][:CLUSTER_EXAMPLES]
+        rows.append([rank, cluster.label, cluster.size, ", ".join(cluster.areas) or m.REPORT_NO_AREA,
+                     *examples, *[""] * (CLUSTER_EXAMPLES - len(examples))])
+    return [header, *rows]
 
 
 def write_report(report: Report, out_dir: Path, fmt: str = "xlsx") -> list[Path]:
@@ -278,17 +308,16 @@ def write_report(report: Report, out_dir: Path, fmt: str = "xlsx") -> list[Path]
 def _write_xlsx(report: Report, data: dict[str, list[list]], path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
-    from openpyxl.styles import Font
 
     book = Workbook()
     book.remove(book.active)
     for key, rows in data.items():
-        sheet = book.create_sheet(m.REPORT_SHEETS[key])
-        for row in rows:
-            append_row(sheet, row)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
+        sheet = add_sheet(book, m.REPORT_SHEETS[key], rows)
         sheet.column_dimensions["A"].width = 60 if key in ("summary", "gaps") else 28
+        if key == "clusters":
+            for column in "BEFG":
+                sheet.column_dimensions[column].width = 50
+            sheet.column_dimensions["A"].width = 8
         sheet.freeze_panes = "A2"
     timeline = book[m.REPORT_SHEETS["timeline"]]
     bars = BarChart()
@@ -346,6 +375,11 @@ def markdown(report: Report, chart_name: str) -> str:
     header = sheets(report)["handoff"][0]
     lines += [f"| {' | '.join(header)} |", "|---|" + "---:|" * (len(header) - 1)] if report.handoff else [m.REPORT_NA]
     lines += [f"| {_md(area)} | {n} | " + " | ".join(str(_value(v)) for v in rest) + " |" for area, n, *rest in report.handoff]
+    lines += ["", f"## {m.REPORT_SHEETS['clusters']}", ""]
+    if report.clusters:
+        lines += [f"{rank}. {_md(label)}: {n} ({_md(areas)})" for rank, label, n, areas, *_ in sheets(report)["clusters"][1:]]
+    else:
+        lines += [m.REPORT_NA]
     lines += ["", f"## {m.REPORT_SHEETS['deliveries']}", ""]
     lines += [f"- {status}: {n}" for status, n in report.deliveries or []] or [m.REPORT_NA]
     if report.contests:

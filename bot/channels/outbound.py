@@ -9,6 +9,7 @@ transport owns the platform: its requests, its error codes, the gap it wants bet
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -102,3 +103,28 @@ def numbered_quiz(row: Row) -> str:
     the letter (the row's payload keeps the choices, set on the chat when it is sent)."""
     options = [f"{LETTERS[i]}. {o}" for i, o in enumerate(row.payload["options"])]
     return "\n".join([f"❓ {row.payload['question']}", "", *options, "", messages.QUIZ_CHOICE_PROMPT])
+
+
+@dataclass(frozen=True)
+class Direct:
+    """A message for one chat, shaped as an outbox row for a transport."""
+
+    chat: str
+    text: str
+    chat_kind: str = "private"
+    payload: Any = None
+
+
+class TransportPush:
+    """`push(chat_id, message)` for a channel configured but not running in this process (a web-only worker
+    answering a citizen who asked on another platform): the channel's outbox transport sends the text now, in
+    a worker thread, within the process's rate gate for it. Buttons cannot go this way; the relay numbers the
+    choices of a citizen's answer for such a channel (registry `buttons` of the push: False)."""
+
+    def __init__(self, transport: Transport, gate) -> None:
+        self.transport, self.gate = transport, gate
+
+    async def __call__(self, chat_id: str, message: Any) -> bool:
+        await self.gate.take()
+        outcome = await asyncio.to_thread(self.transport.send, Direct(chat_id, message.text))
+        return outcome.status == SENT

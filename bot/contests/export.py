@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages as m
-from bot.spreadsheet import append_row
+from bot.spreadsheet import add_sheet
 from bot.contests import service as cs
 from bot.contests.models import NAME, RULES, Contest, ContestAnswer, ContestEntry, ContestRound
 from bot.knowledge.models import QuizQuestion
@@ -62,7 +62,6 @@ AREA_HEADER = ["area", "registered", "started", "completed", "completion", "perf
 def workbook(s: Session, contest: Contest, rnd: ContestRound, quiz: dict[str, QuizQuestion],
              area_names: dict[str, str], now: dt.datetime, path: Path) -> Path:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     c = m.CONTEST_COLUMNS
     board = cs.standings(s, rnd, now)
@@ -100,11 +99,7 @@ def workbook(s: Session, contest: Contest, rnd: ContestRound, quiz: dict[str, Qu
     book = Workbook()
     book.remove(book.active)
     for key, rows in sheets.items():
-        sheet = book.create_sheet(m.CONTEST_SHEETS[key])
-        for row in rows:
-            append_row(sheet, row)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
+        sheet = add_sheet(book, m.CONTEST_SHEETS[key], rows)
         sheet.freeze_panes = "A2"
         sheet.column_dimensions["B"].width = 28
     path.parent.mkdir(parents=True, exist_ok=True)

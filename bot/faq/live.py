@@ -54,12 +54,27 @@ class LiveFaq:
         self.seen = -1  # the first poll compares the files with the engine, whatever the counter says
         self.last: RefreshReport | None = None
         self._parsed: dict[Path, tuple[bytes, list[Chunk]]] = {}  # per file: content hash, its chunks
+        self._seen_stamps: dict[str, tuple[int, int]] = {}
+
+    def _stamps(self) -> dict[str, tuple[int, int]]:
+        """Each FAQ file's modification time and size: cheap to read every poll."""
+        out = {}
+        for path in (self.kb_dir / "faq").glob("*.y*ml"):
+            try:
+                st = path.stat()
+            except FileNotFoundError:  # retired while listing
+                continue
+            out[path.name] = (st.st_mtime_ns, st.st_size)
+        return out
 
     def poll(self) -> RefreshReport | None:
-        """Refresh if the change counter moved; the report when something changed."""
+        """Refresh if the change counter moved, or a FAQ file changed since (a version's files are moved into
+        place just after it commits: bot/faq/store.py); the report when something changed."""
         version = change_counter(self.db)
-        if version == self.seen:
+        stamps = self._stamps()
+        if version == self.seen and stamps == self._seen_stamps:
             return None
+        self._seen_stamps = stamps
         report = self.refresh(version)
         self.seen = version
         if report:

@@ -18,23 +18,23 @@ import hashlib
 import io
 import os
 import re
-import tempfile
-from contextlib import contextmanager
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from bot import messages
-from bot.spreadsheet import append_row, csv_value, write_csv
 from bot.faq.models import FaqChange, FaqVersion
 from bot.knowledge.allowlist import AllowList, safe_ref
 from bot.knowledge.loaders import load_faq
 from bot.knowledge.models import KnowledgeError, review_due
 from bot.messages import TOPIC_NAMES
 from bot.retrieval.engine import ANSWER_CHARS
+from bot.spreadsheet import append_row, csv_value, write_csv
 from bot.storage.db import Database
 from bot.textnorm import clean, nfc, strip_markup
 
@@ -330,62 +330,94 @@ class FaqStore:
             return []
         return [RowError(row, "allowlist", messages.FAQ_NOT_ALLOWED.format(items=", ".join(unlisted)))]
 
-    def apply(self, changes: dict[str, Entry | None], actor: str, summary: str) -> Applied:
+    def apply(self, changes: dict[str, Entry | None], actor: str, summary: str, session: Session | None = None) -> Applied:
         """Set each entry id to a new entry (add/edit) or None (retire) as one version; no-ops are dropped.
-        Every new text is held to the allow-list first: ImportRejected, nothing written."""
+        Every new text is held to the allow-list first: ImportRejected, nothing written.
+
+        A unit of work: the version rows go into `session` (the caller's transaction, so a draft approved with
+        its entry is one commit; without one, a transaction of its own), the checked files are staged beside
+        their targets and swapped in only when that transaction commits, and dropped if it rolls back. Writers
+        queue (`_writer_lock`: an advisory lock on PostgreSQL) until the new files are in place."""
         problems = [p for new in changes.values() if new is not None for p in self.check(new)]
         if problems:
             raise ImportRejected(problems)
-        with self._locked():
-            files = self.files()
-            before = {name: list(entries) for name, entries in files.items()}
-            where = {e["id"]: name for name, entries in files.items() for e in entries}
-            current = {e["id"]: e for entries in files.values() for e in entries}
-            applied = Applied(None)
-            rows, dirty = [], set()
-            for entry_id, new in changes.items():
-                old = current.get(entry_id)
-                new = _with_review_dates(new) if new is not None else None
-                if new == old:
-                    continue
-                action = "add" if old is None else "retire" if new is None else "edit"
-                applied.actions[entry_id] = action
-                rows.append(FaqChange(entry_id=entry_id, action=action, before=old, after=new))
-                home = where.get(entry_id)
-                if old is not None and new is not None and new["topic"] == old["topic"]:
-                    files[home] = [new if e["id"] == entry_id else e for e in files[home]]
-                    dirty.add(home)
-                    continue
-                if old is not None:
-                    files[home] = [e for e in files[home] if e["id"] != entry_id]
-                    dirty.add(home)
-                if new is not None:
-                    files.setdefault(f"{new['topic']}.yaml", []).append(new)
-                    dirty.add(f"{new['topic']}.yaml")
-            if not rows:
-                return applied
-            staged = self._stage({name: files[name] for name in dirty}, before)
-            try:
-                with self.db.session() as s:
-                    version = FaqVersion(actor=actor[:96], summary=summary[:200])
-                    s.add(version)
-                    s.flush()
-                    for row in rows:
-                        row.version_id = version.id
-                        s.add(row)
-                    s.flush()
-                    for name, tmp in staged.items():  # the version commits only once every file is in place
-                        target = self.faq_dir / name
-                        if tmp is None:
-                            target.unlink(missing_ok=True)
-                        else:
-                            os.replace(tmp, target)
-                    applied.version = version.id
-            finally:
-                for tmp in staged.values():
-                    if tmp is not None:
-                        tmp.unlink(missing_ok=True)
+        if session is None:
+            with self.db.session() as s:
+                return self.apply(changes, actor, summary, s)
+        release = self._writer_lock()
+        try:
+            return self._apply(changes, actor, summary, session, release)
+        except BaseException:
+            release()
+            raise
+
+    def _apply(self, changes: dict[str, Entry | None], actor: str, summary: str, session: Session, release) -> Applied:
+        files = self.files()
+        before = {name: list(entries) for name, entries in files.items()}
+        where = {e["id"]: name for name, entries in files.items() for e in entries}
+        current = {e["id"]: e for entries in files.values() for e in entries}
+        applied = Applied(None)
+        rows, dirty = [], set()
+        for entry_id, new in changes.items():
+            old = current.get(entry_id)
+            new = _with_review_dates(new) if new is not None else None
+            if new == old:
+                continue
+            action = "add" if old is None else "retire" if new is None else "edit"
+            applied.actions[entry_id] = action
+            rows.append(FaqChange(entry_id=entry_id, action=action, before=old, after=new))
+            home = where.get(entry_id)
+            if old is not None and new is not None and new["topic"] == old["topic"]:
+                files[home] = [new if e["id"] == entry_id else e for e in files[home]]
+                dirty.add(home)
+                continue
+            if old is not None:
+                files[home] = [e for e in files[home] if e["id"] != entry_id]
+                dirty.add(home)
+            if new is not None:
+                files.setdefault(f"{new['topic']}.yaml", []).append(new)
+                dirty.add(f"{new['topic']}.yaml")
+        if not rows:
+            release()
             return applied
+        staged = self._stage({name: files[name] for name in dirty}, before)
+        try:
+            version = FaqVersion(actor=actor[:96], summary=summary[:200])
+            session.add(version)
+            session.flush()
+            for row in rows:
+                row.version_id = version.id
+                session.add(row)
+            session.flush()
+        except BaseException:
+            _discard(staged)
+            raise
+        applied.version = version.id
+        self._swap_at_commit(session, staged, release)
+        return applied
+
+    def _swap_at_commit(self, session: Session, staged: dict[str, Path | None], release) -> None:
+        """Move the staged files into place when `session` commits, then let the next writer in; drop them
+        when it rolls back."""
+        def committed(_s) -> None:
+            event.remove(session, "after_soft_rollback", rolled_back)
+            try:
+                for name, tmp in staged.items():
+                    target = self.faq_dir / name
+                    if tmp is None:
+                        target.unlink(missing_ok=True)
+                    else:
+                        os.replace(tmp, target)
+            finally:
+                release()
+
+        def rolled_back(_s, _previous) -> None:
+            event.remove(session, "after_commit", committed)
+            _discard(staged)
+            release()
+
+        event.listen(session, "after_commit", committed, once=True)
+        event.listen(session, "after_soft_rollback", rolled_back, once=True)
 
     def _stage(self, files: dict[str, list[Entry]], before: dict[str, list[Entry]]) -> dict[str, Path | None]:
         """Write each changed file next to its target and check it with the knowledge loader; None: remove."""
@@ -398,27 +430,48 @@ class FaqStore:
                     continue
                 path = self.faq_dir / name
                 text = render_file(path.read_text(encoding="utf-8"), before[name], entries) if path.exists() else dump_entries(entries)
-                tmp = self.faq_dir / f".{name}.{os.getpid()}.tmp"
+                tmp = self.faq_dir / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
                 staged[name] = tmp
                 tmp.write_text(text, encoding="utf-8")
                 load_faq(tmp, self.kb_dir)
         except KnowledgeError as exc:  # cannot pass validation and fail here, but never write a file the bot refuses
-            for tmp in staged.values():
-                if tmp is not None:
-                    tmp.unlink(missing_ok=True)
+            _discard(staged)
             raise ImportRejected([RowError(0, "file", str(exc))]) from exc
         return staged
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """One writer at a time per knowledge directory (CLI imports and a running bot may overlap)."""
-        key = hashlib.sha256(str(self.kb_dir.resolve()).encode()).hexdigest()[:16]
-        with open(Path(tempfile.gettempdir()) / f"binhdan-faq-{key}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _writer_lock(self):
+        """One writer at a time per knowledge directory, from reading the files until the new ones are in place
+        (CLI imports, the web admin and chat /themfaq of every process may overlap). PostgreSQL: an advisory
+        lock on a connection of its own; SQLite (one host): a lock file in the FAQ directory. Returns release()."""
+        key = int.from_bytes(hashlib.sha256(str(self.kb_dir.resolve()).encode()).digest()[:8], "big", signed=True)
+        if self.db.engine.dialect.name == "postgresql":
+            conn = self.db.engine.connect()
+            conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (key,))
+
+            def release() -> None:
+                try:
+                    conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
+                    conn.rollback()
+                    conn.close()
+                except Exception:  # the connection is gone: so is its lock
+                    conn.invalidate()
+        else:
+            self.faq_dir.mkdir(parents=True, exist_ok=True)
+            handle = open(self.faq_dir / ".writer.lock", "w")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+
+            def release() -> None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+
+        done = []
+
+        def once() -> None:
+            if not done:
+                done.append(True)
+                release()
+
+        return once
 
     # -- import and export -------------------------------------------------------------------
 
@@ -526,3 +579,9 @@ def _write_xlsx(path: Path, entries: list[Entry]) -> None:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "B2"
     book.save(path)
+
+
+def _discard(staged: dict[str, Path | None]) -> None:
+    for tmp in staged.values():
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)

@@ -197,9 +197,8 @@ class FaqChat:
             chat.state = None
             return [OutgoingMessage(messages.ADDFAQ_INVALID.format(problems="; ".join(f"{p.field}: {p.message}" for p in problems)))]
         actor = roles.actor_of(user)
-        s.commit()  # FaqStore.apply writes in its own transaction: on SQLite this one must not hold the write lock
-        try:
-            applied = self.store.apply({entry["id"]: entry}, actor, f"chat add {entry['id']}")
+        try:  # in this message's transaction: the entry, its version and the approved draft commit together
+            applied = self.store.apply({entry["id"]: entry}, actor, f"chat add {entry['id']}", session=s)
         except ImportRejected as exc:
             chat.state = None
             return [OutgoingMessage(messages.ADDFAQ_INVALID.format(problems="; ".join(x.message for x in exc.errors)))]

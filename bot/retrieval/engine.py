@@ -179,10 +179,13 @@ class Engine:
     def __init__(self, index: LoadedIndex, embedder: Embedder, derived: dict | None = None) -> None:
         """`derived`: what `derive(index)` returns, when it was kept from an earlier start (warm_start)."""
         self.lock = threading.RLock()  # held while answering, and while new chunks are swapped in
-        self.index = index
         self.embedder = embedder
+        self._serve(index, derived if derived is not None else derive(index))
+
+    def _serve(self, index: LoadedIndex, derived: dict) -> None:
+        """Answer from this index from now on, with what is derived from it and an empty answer cache."""
+        self.index = index
         self.chunks = index.chunks
-        derived = derived if derived is not None else derive(index)
         for name in DERIVED:
             setattr(self, name, derived[name])
         self.answers: AnswerCache[Answer] = AnswerCache()
@@ -228,9 +231,10 @@ class Engine:
         dense = faiss.IndexFlatIP(vectors.shape[1])
         dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
         manifest = {**self.index.manifest, "chunks": len(chunks), "units": len(units)}
-        fresh = Engine(LoadedIndex(manifest, chunks, units, dense), self.embedder)
+        index = LoadedIndex(manifest, chunks, units, dense)
+        derived = derive(index)  # outside the lock: answering goes on meanwhile
         with self.lock:
-            self.__dict__.update({k: v for k, v in vars(fresh).items() if k != "lock"})
+            self._serve(index, derived)
 
     # -- internals ----------------------------------------------------------------------------
 

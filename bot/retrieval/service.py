@@ -13,18 +13,22 @@ from bot.retrieval.warm_start import open_warm
 from bot.retrieval.store import BuildReport, IndexUnavailable, build_index, index_state, load_index, read_manifest
 
 
-def print_progress(done: int, total: int, _state: dict = {}) -> None:  # noqa: B006 - per-build state
-    """Progress on stderr: a live line on a terminal, a line every 10% in a log."""
-    if done <= 16 or "start" not in _state:
-        _state.update(start=time.perf_counter(), shown=-1)
-    elapsed = time.perf_counter() - _state["start"]
-    eta = elapsed / done * (total - done) if done else 0
-    line = f"embedding {done}/{total} ({100 * done // max(total, 1)}%), {elapsed:.0f}s elapsed, ~{eta:.0f}s left"
-    if sys.stderr.isatty():
-        print(f"\r{line}  ", end="" if done < total else "\n", file=sys.stderr, flush=True)
-    elif (10 * done // max(total, 1)) != _state["shown"]:
-        _state["shown"] = 10 * done // max(total, 1)
-        print(line, file=sys.stderr, flush=True)
+class ConsoleProgress:
+    """One build's progress on stderr: a live line on a terminal, a line every 10% in a log."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.shown = -1
+
+    def update(self, done: int, total: int) -> None:
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / done * (total - done) if done else 0
+        line = f"embedding {done}/{total} ({100 * done // max(total, 1)}%), {elapsed:.0f}s elapsed, ~{eta:.0f}s left"
+        if sys.stderr.isatty():
+            print(f"\r{line}  ", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        elif (10 * done // max(total, 1)) != self.shown:
+            self.shown = 10 * done // max(total, 1)
+            print(line, file=sys.stderr, flush=True)
 
 
 class BuildProgress(Protocol):
@@ -34,8 +38,10 @@ class BuildProgress(Protocol):
 
 
 def build(kb_dir: Path, index_dir: Path, embedder: Embedder, progress: BuildProgress | None = None) -> BuildReport:
+    console = ConsoleProgress()
+
     def report_progress(done: int, total: int) -> None:
-        print_progress(done, total)
+        console.update(done, total)
         if progress:
             progress.update(done, total)
 
