@@ -177,6 +177,10 @@ CONTEST_EXPORT = "Tải tệp Excel cho ban tổ chức"
 CONTEST_CLOSE = "Đóng cuộc thi và thông báo kết quả"
 CONTEST_CLOSED = "Đã đóng cuộc thi. Kết quả được gửi tới người đăng ký nhận tin (chỉ ghi tên hiển thị)."
 CONTEST_ALREADY_CLOSED = "Cuộc thi này đã đóng từ trước."
+CONTEST_ANNOUNCEMENTS_CAPTION = "Thông báo gửi người đăng ký nhận tin"
+CONTEST_ANNOUNCEMENT_COLUMNS = ("Vòng", "Thông báo", "Gửi lúc (giờ Việt Nam)", "Trạng thái")
+CONTEST_ANNOUNCEMENT_KINDS = {"opening": "Mở cuộc thi", "reminder": "Nhắc sắp hết hạn", "results": "Kết quả"}
+CONTEST_ANNOUNCEMENT_STATES = {"waiting": "chờ đến giờ gửi", "started": "đã bắt đầu gửi", "cancelled": "đã huỷ"}
 DISLIKED_TITLE = "Câu trả lời bị người dân chấm 👎"
 DISLIKED_INTRO = ("Mỗi dòng là một câu bot đã trả lời nhưng người dân chấm 👎. Nếu mục trả lời sai hoặc thiếu, bấm «Sửa mục». "
                   "Nếu mục đúng nhưng người dân hỏi theo cách khác, bấm «Thêm làm cách hỏi khác» để bot nhận ra lần sau.")
