@@ -88,7 +88,7 @@ def connect(service: ConversationService, instances: dict, loop: asyncio.Abstrac
     for name, channel in instances.items():
         if channel is not web and web is not None:
             web.add_routes(channel.routes())
-        if hasattr(channel, "push"):
+        if callable(getattr(channel, "push", None)):
             service.delivery.add(name, channel.push, buttons=registry.get(name).buttons)
 
 
