@@ -12,6 +12,7 @@ import typer
 from bot.admin.cli import faq_app, gaps_command, report_command
 from bot.campaigns.cli import campaign_app
 from bot.channels import registry
+from bot.channels.web_push_cli import webpush_app
 from bot.config import get_settings
 from bot.contests.cli import contest_app
 from bot.knowledge.loaders import load_knowledge
@@ -30,6 +31,7 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(contest_app, name="contest")
 app.add_typer(faq_app, name="faq")
 app.add_typer(admin_user_app, name="admin-user")
+app.add_typer(webpush_app, name="webpush")
 app.command("report")(report_command)
 app.command("gaps")(gaps_command)
 

@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.worktime import parse_dates, parse_days, parse_hours, parse_windows
@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""  # reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated)
     web_events_heartbeat_seconds: float = 10.0  # a comment line on idle /api/events streams (proxies close silent ones)
     admin_cookie_secure: str = "auto"  # web admin cookie Secure flag: auto (when served over https), true or false
+
+    # web push: browser notifications of team answers and campaigns (docs/web.md, "Web Push"); no key: off
+    web_push_vapid_private_key: str = ""  # PEM, or base64url of the raw 32-byte P-256 key (`python -m bot webpush keys`)
+    web_push_vapid_public_key: str = ""  # base64url of the public point; empty: derived from the private key
+    web_push_subject: str = Field("", validate_default=True)  # mailto: or https: contact for push services (RFC 8292)
+    web_push_services: str = "fcm.googleapis.com,updates.push.services.mozilla.com,push.apple.com,notify.windows.com"
+    web_push_allow_http: bool = False  # tests only: also http:// endpoints on 127.0.0.1 or localhost
 
     # Telegram
     telegram_bot_token: str = ""
@@ -127,6 +134,25 @@ class Settings(BaseSettings):
             raise ValueError(f"must be more than 0 and at most 168 hours (7 days), not {value}")
         return value
 
+    @field_validator("web_push_vapid_public_key")
+    @classmethod
+    def _vapid_public(cls, value: str, info) -> str:
+        # that the key pair is one is checked when the web channel starts (bot/channels/web_push.py)
+        if value.strip() and not info.data.get("web_push_vapid_private_key", "x").strip():
+            raise ValueError("set WEB_PUSH_VAPID_PRIVATE_KEY too (or leave both empty: web push off)")
+        return value.strip().rstrip("=")
+
+    @field_validator("web_push_subject")
+    @classmethod
+    def _vapid_subject(cls, value: str, info) -> str:
+        value = value.strip()
+        if (info.data.get("web_push_vapid_private_key") or "").strip() and not value:
+            raise ValueError("required with WEB_PUSH_VAPID_PRIVATE_KEY: a contact for push services, "
+                             "mailto:ops@example.vn or https://bot.example.vn")
+        if value and not re.fullmatch(r"mailto:[^@\s]+@[^@\s]+|https://[^\s/]+(/\S*)?", value):
+            raise ValueError(f"must be a mailto: address or an https:// URL, not {value[:60]!r}")
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies(cls, value: str) -> str:
@@ -148,6 +174,10 @@ class Settings(BaseSettings):
         if value.strip() and not re.fullmatch(r"([01]?\d|2[0-3])-([01]?\d|2[0-3])", value.strip()):
             raise ValueError("QUIET_HOURS must look like 21-7 (hours, Vietnam time) or be empty")
         return value.strip()
+
+    def web_push_on(self) -> bool:
+        """Web push is on when a VAPID key is set (bot/channels/web_push.py)."""
+        return bool(self.web_push_vapid_private_key.strip())
 
 
 def trusted_networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -32,9 +32,14 @@ def with_web(channels: list[str]) -> list[str]:
 
 
 def build_channels(service: ConversationService, settings: Settings, channels: list[str]) -> tuple[dict, dict]:
-    """The channel instances and their rate gates (one per channel: replies and campaign sends share it)."""
+    """The channel instances and their rate gates (one per channel: replies and campaign sends share it); the
+    web server also serves the web admin and the team's web inbox (bot/webadmin)."""
     gates = registry.gates(settings, channels)
     instances = {name: registry.channel_class(name)(service, settings, gates[name]) for name in channels}
+    if "web" in instances:
+        from bot.webadmin.pages import WebAdmin
+
+        instances["web"].add_routes(WebAdmin(service, settings.knowledge_dir, settings.admin_cookie_secure).routes())
     return instances, gates
 
 
@@ -83,7 +88,7 @@ def connect(service: ConversationService, instances: dict, loop: asyncio.Abstrac
     for name, channel in instances.items():
         if channel is not web and web is not None:
             web.add_routes(channel.routes())
-        if hasattr(channel, "push"):
+        if callable(getattr(channel, "push", None)):
             service.delivery.add(name, channel.push, buttons=registry.get(name).buttons)
 
 

@@ -1,7 +1,6 @@
 """The conversation service on a real database (SQLite here; PostgreSQL too when reachable)."""
 
 import itertools
-import os
 
 import pytest
 from sqlalchemy import select
@@ -16,21 +15,10 @@ from bot.storage.models import Conversation, Escalation, QuizAnswer, Subscriptio
 from tests.conftest import KNOWLEDGE
 from tests.pg import fresh_database
 
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 QUIZ = [
     QuizQuestion("quiz-t-01", "vneid", "easy", "Mức 2 kích hoạt ở đâu?", ("Ở chợ", "Ở công an", "Ở trường", "Ở nhà"), 1, "Mức 2 làm tại công an.", "NĐ 69/2024", "2026-11-23"),
 ]
 _ids = itertools.count(1)
-
-
-def postgres_available() -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(PG_URL.replace("postgresql://", "postgresql://", 1), connect_timeout=2).close()
-        return True
-    except Exception:
-        return False
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -38,8 +26,6 @@ def db(request, tmp_path):
     if request.param == "sqlite":
         yield Database(f"sqlite:///{tmp_path / 'bot.db'}")
         return
-    if not postgres_available():
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}; .ci/run starts it (see README)")
     with fresh_database("conversation") as url:  # a database of its own: other runs may share the server
         database = Database(url)
         yield database

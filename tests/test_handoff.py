@@ -421,6 +421,14 @@ def test_a_thumbs_down_on_a_team_answer_is_in_the_admins_queue_as_a_team_answer(
     assert team.team and team.kind == "team" and team.escalation_id == esc_id and team.area == "dien-bien"
     assert team.answer == "Mức 2 cũng làm ở công an xã." and "0912" not in team.question and "VNeID" in team.question
     assert not bot.team and bot.log_id == int(log_id) and bot.chunk_id.startswith("faq:") and bot.escalation_id is None
+    from tests.test_webadmin import account, login
+    from tests.web_server import serve
+
+    account(db, "admin-dq")
+    with serve(service) as base:  # the admins' page shows the team's answer, with the way to its question
+        client, _ = login(base, "admin-dq")
+        html = client.get("/admin/disliked").text
+    assert "Mức 2 cũng làm ở công an xã." in html and f'href="/admin/inbox/{esc_id}"' in html and "0912" not in html
     send(service, "citizen-1", kind="button", data=f"ra:{esc_id}:1")  # back to 👍: out of the queue
     with db.session() as s:
         assert [r.kind for r in disliked.queue(s)] == ["bot"]

@@ -3,39 +3,28 @@ Fails, never skips, when PostgreSQL is unreachable (.ci/run starts it)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.campaigns.models import OutboxMessage
 from bot.storage.db import Database
 from tests.conftest import ROOT
 from tests.fake_push import FakePush
+from tests.pg import fresh_database
 from tests.test_outbox_crash import queue_campaign, sender_env
 
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-SCHEMA = "campaigns_test"
 RECIPIENTS = 400
 
 
 @pytest.fixture
 def pg():
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        admin = Database(PG_URL, run_migrations=False)
-        with admin.engine.begin() as c:
-            c.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}"))
-    except Exception as e:  # noqa: BLE001
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL} ({type(e).__name__}); .ci/run starts it (see README)")
-    db = Database(f"{PG_URL}{sep}options=-csearch_path%3D{SCHEMA}")  # our own schema: other tests reset 'public'
-    yield db
-    db.engine.dispose()
-    with admin.engine.begin() as c:
-        c.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-    admin.engine.dispose()
+    with fresh_database("campaigns_test") as url:  # a database of this run's own
+        db = Database(url)
+        yield db
+        db.engine.dispose()
 
 
 def test_two_sender_processes_share_one_outbox(pg):

@@ -7,16 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import text
-from alembic import command
-from alembic.config import Config
 from openpyxl import load_workbook
 from PIL import Image
 
 from bot import messages as m
 from bot.admin.reports import build_report, parse_period, write_report
 from bot.campaigns.models import Campaign, CampaignRun, OutboxMessage
-from bot.storage.db import MIGRATIONS, Database
+from bot.storage.db import Database
 from bot.storage.models import Chat, Conversation, Escalation, QuizAnswer, QuizPoll, Subscription, User
 from tests.test_run import bot_env
 
@@ -167,27 +164,6 @@ def test_half_year_buckets_by_month_and_csv_output(db, tmp_path):
     assert build_report(db, parse_period("2027")).summary["asked"] == 0  # an empty year still reports
     write_report(build_report(db, parse_period("2027")), tmp_path / "empty")
     assert (tmp_path / "empty" / "report-2027.png").stat().st_size > 0
-
-
-def test_without_relay_or_outbox_tables_those_figures_are_na(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'old.db'}", run_migrations=False)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")  # the first schema: no relay columns, no outbox
-    with db.session() as s:
-        s.add(User(channel="web", external_id="1"))
-        s.add(Chat(channel="web", external_id="1"))
-        s.flush()
-        # the first schema's columns only (later migrations added some to the model)
-        s.execute(text("INSERT INTO conversation_log (user_id, chat_id, channel, question, chunk_id, topic, answered, confidence,"
-                       " related, latency_ms, created_at) VALUES (1, 1, 'web', 'x', '', '', 1, 1.0, '[]', 0, :at)"), {"at": at(3)})
-    report = build_report(db, parse_period("2026-10"))
-    assert report.summary["asked"] == 1 and report.deliveries is None
-    assert report.summary["median_human_minutes"] is None and report.summary["deliveries_sent"] is None
-    paths = write_report(report, tmp_path / "out")
-    assert f"| {m.REPORT_METRICS['deliveries_sent']} | {m.REPORT_NA} |" in paths[1].read_text(encoding="utf-8")
 
 
 def test_the_report_command(db, tmp_path):

@@ -13,7 +13,7 @@ from typing import Iterator
 import httpx
 
 from bot.areas import load_areas
-from bot.channels.web import Channel
+from bot.runner import build_channels
 from bot.config import Settings
 from bot.conversation.service import ConversationService
 from bot.knowledge.models import QuizQuestion
@@ -44,9 +44,9 @@ def serve(service: ConversationService, pushers: dict | None = None, **settings)
     """Run Channel.run(stop) in a thread with its own event loop; yield the base URL; stop it cleanly.
     `pushers`: channel name -> async (chat_id, message) -> bool, for the web inbox (bot/webadmin)."""
     config = Settings(_env_file=None, web_port=free_port(), **{"web_allowed_origins": PORTAL, **settings})
-    channel = Channel(service, config)
+    channel = build_channels(service, config, ["web"])[0]["web"]  # with the web admin, as `python -m bot run`
     for name, pusher in (pushers or {}).items():
-        channel.admin.add_pusher(name, pusher)
+        service.delivery.add(name, pusher)
     stop = asyncio.Event()
     with _running(lambda: channel.run(stop), stop, config.web_port) as base:
         yield base
@@ -61,14 +61,11 @@ def serve_live(service: ConversationService, telegram=None, **settings) -> Itera
     """The web channel with, in the same event loop as `python -m bot run` wires them (bot.runner.connect),
     a Telegram channel polling `telegram` (a tests/fake_telegram.FakeTelegram) and the web chat's outbox sender."""
     from bot.campaigns.senders import run_senders
-    from bot.channels.telegram import Channel as TelegramChannel
     from bot.runner import connect
 
     extra = dict(telegram_bot_token=telegram.token, telegram_api_base_url=telegram.url) if telegram else {}
     config = Settings(_env_file=None, web_port=free_port(), quiet_hours="", **{"web_allowed_origins": PORTAL, **extra, **settings})
-    instances = {"web": Channel(service, config)}
-    if telegram is not None:
-        instances["telegram"] = TelegramChannel(service, config)
+    instances = build_channels(service, config, ["web", "telegram"] if telegram is not None else ["web"])[0]
     stop = asyncio.Event()
 
     async def everything() -> None:

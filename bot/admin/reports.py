@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 
 from bot import messages as m
+from bot.campaigns.models import OutboxMessage
+from bot.contests.export import report_rows
 from bot.spreadsheet import add_sheet, write_csv
 from bot.privacy import mask
 from bot.storage.db import Database
@@ -97,10 +99,6 @@ def build_report(db: Database, period: Period, area_names: dict[str, str] | None
     for the sheet «Chủ đề còn thiếu» (only the questions of `area` and its communes when given); None: that sheet
     reads n/a."""
     start, end = period.start.astimezone(dt.timezone.utc), period.end.astimezone(dt.timezone.utc)
-    tables = inspect(db.engine)
-    columns = {c["name"] for c in tables.get_columns("escalations")}
-    relay = "answered_at" in columns
-    handoff = "first_answered_at" in columns  # migration 0007_handoff
     report = Report(period)
     with db.session() as s:
         rows = s.execute(
@@ -108,35 +106,29 @@ def build_report(db: Database, period: Period, area_names: dict[str, str] | None
             .where(Conversation.created_at >= start, Conversation.created_at < end)
         ).all()
         escalations = s.execute(
-            select(Escalation.created_at, Escalation.answered_at if relay else Escalation.id)
+            select(Escalation.created_at, Escalation.answered_at)
             .where(Escalation.created_at >= start, Escalation.created_at < end)
         ).all()
         handoff_rows = s.execute(
             select(Escalation.area, Escalation.origin_area, Escalation.created_at, Escalation.first_answered_at,
                    Escalation.due_at, Escalation.rating)
             .where(Escalation.created_at >= start, Escalation.created_at < end)
-        ).all() if handoff else []
+        ).all()
         subs = s.execute(select(Subscription.area, Subscription.created_at).where(Subscription.created_at < end)).all()
         quiz = s.execute(
             select(QuizAnswer.quiz_id, QuizAnswer.user_id, QuizAnswer.correct)
             .where(QuizAnswer.created_at >= start, QuizAnswer.created_at < end)
         ).all()
-        if tables.has_table("outbox"):
-            from bot.campaigns.models import OutboxMessage
-
-            report.deliveries = sorted((status, n) for status, n in s.execute(
-                select(OutboxMessage.status, func.count())
-                .where(OutboxMessage.created_at >= start, OutboxMessage.created_at < end)
-                .group_by(OutboxMessage.status)
-            ))
-        if tables.has_table("contest_entries"):
-            from bot.contests.export import report_rows
-
-            report.contests = report_rows(s, start, end, _area_names() if area_names is None else area_names)
+        report.deliveries = sorted((status, n) for status, n in s.execute(
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.created_at >= start, OutboxMessage.created_at < end)
+            .group_by(OutboxMessage.status)
+        ))
+        report.contests = report_rows(s, start, end, _area_names() if area_names is None else area_names)
 
     answered = [r for r in rows if r.answered and r.feedback != -1]  # a 👎 answer is not counted as answered
     disliked = [r for r in rows if r.answered and r.feedback == -1]
-    waits = [(_utc(a) - _utc(c)).total_seconds() / 60 for c, a in escalations if relay and a is not None]
+    waits = [(_utc(a) - _utc(c)).total_seconds() / 60 for c, a in escalations if a is not None]
     likes, dislikes = sum(r.feedback == 1 for r in rows), sum(r.feedback == -1 for r in rows)
     new_subs = [a for a, c in subs if _utc(c) >= start]
     report.summary = {
@@ -145,7 +137,7 @@ def build_report(db: Database, period: Period, area_names: dict[str, str] | None
         "answered_disliked": len(disliked),
         "declined": len(rows) - len(answered) - len(disliked),
         "escalated": len(escalations),
-        "human_answered": len(waits) if relay else None,
+        "human_answered": len(waits),
         "median_human_minutes": round(statistics.median(waits), 1) if waits else None,
         "likes": likes,
         "dislikes": dislikes,

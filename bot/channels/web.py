@@ -20,18 +20,18 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import messages
+from bot.channels import web_push
 from bot.channels.web_api import NO_STORE, WebApi
 from bot.channels.web_live import LiveFeed
 from bot.config import Settings, trusted_networks
 from bot.chat.types import Conversation
 from bot.supervise import supervise
-from bot.webadmin.pages import WebAdmin
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,13 @@ async def page(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+async def push_page(request: Request) -> Response:
+    """The chat page when web push is on: its <body> says so (data-push), so the page asks for the key only
+    then (bot/web/static/push.js) and a server without push never answers it a 404."""
+    html = (STATIC / "index.html").read_text(encoding="utf-8").replace("<body ", '<body data-push="on" ', 1)
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+
 async def widget(request: Request) -> Response:
     return FileResponse(STATIC / "widget.js", media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
 
@@ -97,20 +104,19 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    service: Conversation, settings: Settings, extra_routes: list[BaseRoute] = (), admin: WebAdmin | None = None,
-    feed: LiveFeed | None = None,
+    service: Conversation, settings: Settings, extra_routes: list[BaseRoute] = (), feed: LiveFeed | None = None,
 ) -> Starlette:
     """The web server's app; `feed` (bot/channels/web_live.py) must be running for /api/events to get messages."""
     origins = allowed_origins(settings.web_allowed_origins)
-    admin = admin or web_admin(service, settings)
     api = WebApi(service, settings.max_body_bytes, settings.web_client_max_requests, settings.web_client_window_seconds,
                  settings.web_events_heartbeat_seconds, feed)
+    push = web_push.PushApi(service.db, web_push.PushConfig.from_settings(settings), api._guard, settings.max_body_bytes)
     routes = [
-        Route("/", page, methods=["GET"]),
+        Route("/", page if push.config is None else push_page, methods=["GET"]),
         Route("/widget.js", widget, methods=["GET"]),
         *api.routes(),
-        *admin.routes(),  # the web admin and the team's web inbox (bot/webadmin)
-        *extra_routes,
+        *push.routes(),  # web push: the key, (un)subscribing, the service worker (bot/channels/web_push.py)
+        *extra_routes,  # other channels' webhooks, and the web admin (bot.runner.build_channels mounts it)
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
@@ -119,10 +125,6 @@ def create_app(
     ]
     handlers = {HTTPException: http_error, Exception: server_error}
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
-
-
-def web_admin(service: Conversation, settings: Settings) -> WebAdmin:
-    return WebAdmin(service, settings.knowledge_dir, settings.admin_cookie_secure)
 
 
 class _Server(uvicorn.Server):
@@ -138,16 +140,17 @@ class Channel:
         self.service = service
         self.settings = settings
         self._routes: list[BaseRoute] = []
-        self.admin = web_admin(service, settings)
         self.feed = LiveFeed(service.db)  # new web messages to this process's /api/events streams
+        self.web_push = web_push.PushConfig.from_settings(settings)  # SettingsError for a key that cannot work
 
     def add_routes(self, routes: list[BaseRoute]) -> None:
-        """Mount another channel's routes (its webhook) on this server."""
+        """Mount more routes on this server: another channel's webhook, the web admin."""
         self._routes.extend(routes)
 
     async def run(self, stop: asyncio.Event) -> None:
-        app = create_app(self.service, self.settings, self._routes, self.admin, self.feed)
+        app = create_app(self.service, self.settings, self._routes, self.feed)
         feeding = asyncio.create_task(supervise("web-live", self.feed.run, stop), name="web-live")
+        pushing = self._start_push(stop)
         host, port = self.settings.web_host, self.settings.web_port
         # X-Forwarded-For and -Proto are believed only from TRUSTED_PROXIES (uvicorn's own default
         # trusts 127.0.0.1, where any local client could then choose its address)
@@ -166,6 +169,16 @@ class Channel:
         stopping.cancel()
         await serving
         await feeding
+        if pushing is not None:
+            await pushing
+
+    def _start_push(self, stop: asyncio.Event) -> asyncio.Task | None:
+        """Web push (bot/channels/web_push.py), when WEB_PUSH_VAPID_PRIVATE_KEY is set: the sender runs beside
+        this process's live feed, which tells it which visitors have the page open."""
+        if self.web_push is None:
+            return None
+        sender = web_push.PushSender(self.service.db, self.web_push, self.feed)
+        return asyncio.create_task(supervise("web-push", sender.run, stop), name="web-push")
 
     @staticmethod
     async def _serve(server: uvicorn.Server, where: str) -> None:

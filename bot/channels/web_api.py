@@ -202,7 +202,7 @@ class WebApi:
             if chat is None:
                 return None, [None] * len(replies)
             echo = web_messages.deliver(s, chat.id, OutgoingMessage(mask(said)), "user") if said.strip() else None
-            rows = [web_messages.deliver(s, chat.id, m, "bot") for m in replies]
+            rows = [web_messages.deliver(s, chat.id, m, "bot", reply=True) for m in replies]  # never pushed (web_push.py)
             s.flush()
             return (web_messages.as_json(echo) if echo else None), [web_messages.as_json(r) for r in rows]
 

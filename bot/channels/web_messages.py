@@ -14,7 +14,7 @@ import datetime as dt
 import threading
 from typing import Any, Callable, Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, delete, event, select
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, delete, event, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.chat.types import OutgoingMessage
@@ -41,6 +41,9 @@ class WebMessage(Base):
     buttons: Mapped[Optional[list[Any]]] = mapped_column(JSON, nullable=True)
     quiz: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, nullable=True)  # question and options, never the answer
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    # the chat's own reply to what the visitor just sent (/api/chat), not a team answer or a campaign: never
+    # a browser notification (bot/channels/web_push.py; migration 0010_web_push)
+    reply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 def content(out: OutgoingMessage) -> dict[str, Any]:
@@ -52,14 +55,16 @@ def content(out: OutgoingMessage) -> dict[str, Any]:
     return {"text": out.text, "buttons": buttons, "quiz": quiz}
 
 
-def deliver(s: Session, chat_id: int, out: OutgoingMessage, author: str = "bot") -> WebMessage:
+def deliver(s: Session, chat_id: int, out: OutgoingMessage, author: str = "bot", reply: bool = False) -> WebMessage:
     """Store one message of a web chat (`chat_id`: chats.id) in the caller's transaction; once committed it
     is in the visitor's history and on every page they have open. The one way a message reaches a web
-    visitor, a team member's answer included."""
+    visitor, a team member's answer included. `reply`: the answer to the visitor's own request (/api/chat),
+    which they are looking at; the others (team answers, campaigns) may also reach them as a notification."""
     if author not in AUTHORS:
         raise ValueError(f"unknown author {author!r}")
     shown = content(out)
-    row = WebMessage(chat_id=chat_id, author=author, text=shown["text"], buttons=shown["buttons"] or None, quiz=shown["quiz"])
+    row = WebMessage(chat_id=chat_id, author=author, text=shown["text"], buttons=shown["buttons"] or None, quiz=shown["quiz"],
+                     reply=reply)
     s.add(row)
     s.flush()
     s.info[_WROTE] = True

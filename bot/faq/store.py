@@ -442,7 +442,7 @@ class FaqStore:
     def _writer_lock(self):
         """One writer at a time per knowledge directory, from reading the files until the new ones are in place
         (CLI imports, the web admin and chat /themfaq of every process may overlap). PostgreSQL: an advisory
-        lock on a connection of its own; SQLite (one host): a lock file in the FAQ directory. Returns release()."""
+        lock on a connection of its own; SQLite (one host): a lock on the FAQ directory. Returns release()."""
         key = int.from_bytes(hashlib.sha256(str(self.kb_dir.resolve()).encode()).digest()[:8], "big", signed=True)
         if self.db.engine.dialect.name == "postgresql":
             conn = self.db.engine.connect()
@@ -457,12 +457,12 @@ class FaqStore:
                     conn.invalidate()
         else:
             self.faq_dir.mkdir(parents=True, exist_ok=True)
-            handle = open(self.faq_dir / ".writer.lock", "w")
+            handle = os.open(self.faq_dir, os.O_RDONLY)  # the directory itself: no lock file left in it
             fcntl.flock(handle, fcntl.LOCK_EX)
 
             def release() -> None:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-                handle.close()
+                os.close(handle)
 
         done = []
 

@@ -1,6 +1,7 @@
 """The web admin's contest pages (admins only): create a contest, watch it (counts per area, the
-leaderboard with masked phone numbers), close it (results announced through the outbox) and download the
-committee's workbook. Same rules as every admin page: server-rendered, escaped, CSRF-checked POSTs."""
+leaderboard with masked phone numbers, its announcements and when they go out), close it (results
+announced through the outbox) and download the committee's workbook. Same rules as every admin page:
+templates with autoescape, CSRF-checked POSTs, times read and shown in Vietnam time."""
 
 from __future__ import annotations
 
@@ -9,28 +10,31 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 from bot.areas import ALL
+from bot.campaigns.models import Campaign, CampaignRun
 from bot.contests import announce, service as cs
 from bot.contests.export import area_rows, masked, workbook
 from bot.contests.models import DONE, Contest, ContestEntry, ContestRound
 from bot.storage.models import parse_id
 from bot.textnorm import clean
 from bot.webadmin import texts as t
-from bot.webadmin.pages import NO_STORE, PREFIX, Ctx, _cell, _table, e
+from bot.webadmin.base import NO_STORE, PREFIX, Ctx, error, page
 
 FORM_FIELDS = ("name", "opens", "closes", "questions", "seconds", "attempts", "topics", "area", "prizes", "rules")
+NUMBER_FIELDS = ("questions", "seconds", "attempts")
+REQUIRED = ("name", "closes", "questions", "seconds")
+ANNOUNCEMENTS = ("opening", "reminder", "results")  # the kinds of bot.contests.announce, keyed contest:<round>:<kind>
 
 
 class ContestPages:
     def __init__(self, admin) -> None:
-        self.admin = admin  # bot.webadmin.pages.WebAdmin: page layout, forms, the service
+        self.admin = admin  # bot.webadmin.pages.WebAdmin
         self.service = admin.service
         self.db = admin.db
 
-    def routes(self, wrap) -> list:
-        from starlette.routing import Route
-
+    def routes(self, wrap) -> list[Route]:
         p = PREFIX + "/contests"
         return [
             Route(p, wrap(self.index, "admin"), methods=["GET"]),
@@ -50,47 +54,25 @@ class ContestPages:
 
     def index(self, ctx: Ctx, values: dict | None = None, notice: str = "", status: int = 200) -> Response:
         now = self._now()
-        rows = ""
+        rows = []
         with self.db.session() as s:
             for c in s.scalars(select(Contest).order_by(Contest.id.desc())):
                 rnd = cs.latest_round(s, c.id, now)
                 done = s.scalar(select(func.count()).select_from(ContestEntry).join(ContestRound, ContestRound.id == ContestEntry.round_id)
                                 .where(ContestRound.contest_id == c.id, ContestEntry.step == DONE))
-                state = self._state(c, rnd, now)
-                rows += ("<tr>" + _cell(c.id) + _cell(c.name) + _cell(t.CONTEST_STATUS[state]) + _cell(rnd.number)
-                         + _cell(_local(rnd.opens_at)) + _cell(_local(rnd.closes_at)) + _cell(done)
-                         + f'<td><a href="{PREFIX}/contests/{c.id}">{e(t.CONTEST_WATCH)}</a></td></tr>')
-        body = self.admin._notice(notice, error=status >= 400)
-        body += _table(t.CONTESTS_COLUMNS, rows) if rows else f"<p>{e(t.CONTESTS_EMPTY)}</p>"
-        body += f"<h2>{e(t.CONTEST_NEW_TITLE)}</h2>" + self._form(ctx, values or {})
-        return self.admin._page(t.CONTESTS_TITLE, body, ctx, status, nav="contests")
-
-    def _form(self, ctx: Ctx, values: dict) -> str:
+                rows.append((c.id, c.name, t.CONTEST_STATUS[self._state(c, rnd, now)], rnd.number, rnd.opens_at, rnd.closes_at, done))
         defaults = {"questions": "10", "seconds": "300", "attempts": "1", "area": ALL}
-        v = {**defaults, **values}
-        inner = ""
-        for name in FORM_FIELDS:
-            label = f'<label for="c-{name}">{e(t.CONTEST_FIELDS[name])}</label>'
-            if name == "area":
-                options = [(ALL, t.CONTEST_ALL_AREAS)] + [(a.code, a.name) for a in self.service.areas]
-                opts = "".join(f'<option value="{e(code)}"{" selected" if code == v.get("area") else ""}>{e(n)}</option>'
-                               for code, n in options)
-                inner += label + f'<select id="c-{name}" name="{name}">{opts}</select>'
-            elif name == "rules":
-                inner += label + f'<textarea id="c-{name}" name="{name}" rows="3">{e(v.get(name, ""))}</textarea>'
-            else:
-                kind = "number" if name in ("questions", "seconds", "attempts") else "text"
-                required = " required" if name in ("name", "closes", "questions", "seconds") else ""
-                inner += label + f'<input type="{kind}" id="c-{name}" name="{name}" value="{e(v.get(name, ""))}"{required}>'
-        inner += f"<button>{e(t.CONTEST_CREATE)}</button>"
-        return self.admin._form_html(f"{PREFIX}/contests/new", inner, ctx)
+        areas = [(ALL, t.CONTEST_ALL_AREAS)] + [(a.code, a.name) for a in self.service.areas]
+        return page(ctx, "contests.html", status, title=t.CONTESTS_TITLE, nav="contests", notice=notice, error=status >= 400,
+                    rows=rows, values={**defaults, **(values or {})}, fields=FORM_FIELDS, numbers=NUMBER_FIELDS,
+                    required=REQUIRED, areas=areas)
 
     def create(self, ctx: Ctx) -> Response:
         form = {k: clean(ctx.form.get(k, "")).strip()[:2000] for k in FORM_FIELDS}
         now = self._now()
         try:
             numbers = {}
-            for k in ("questions", "seconds", "attempts"):
+            for k in NUMBER_FIELDS:
                 if not (form[k] or "1").isdigit() or len(form[k]) > 6:
                     raise cs.ContestError(f"{t.CONTEST_FIELDS[k]}: {form[k][:20]}")
                 numbers[k] = int(form[k] or "1")
@@ -128,37 +110,37 @@ class ContestPages:
         with self.db.session() as s:
             contest = self._contest(s, ctx)
             if contest is None:
-                return self.admin._error(404, t.CONTEST_NOT_FOUND, ctx)
-            body = self.admin._notice(notice)
-            for rnd in cs.rounds(s, contest.id):
-                body += "<p>" + e(t.CONTEST_ROUND_LINE.format(
-                    number=rnd.number, opens=_local(rnd.opens_at), closes=_local(rnd.closes_at), questions=rnd.questions,
-                    seconds=rnd.seconds, attempts=rnd.attempts, state=t.CONTEST_STATUS[self._state(contest, rnd, now)])) + "</p>"
+                return error(ctx.request, 404, t.CONTEST_NOT_FOUND, ctx)
+            all_rounds = cs.rounds(s, contest.id)
+            lines = [(rnd, t.CONTEST_STATUS[self._state(contest, rnd, now)]) for rnd in all_rounds]
             rnd = cs.latest_round(s, contest.id, now)
             areas = area_rows(s, [rnd.id], names)
-            board = cs.standings(s, rnd, now)[:50]
-            closed = contest.status == "closed"
-        base = f"{PREFIX}/contests/{contest.id}"
-        body += (f'<p><a href="{base}">{e(t.CONTEST_REFRESH)}</a> · '
-                 f'<a href="{base}/export" download>{e(t.CONTEST_EXPORT)}</a></p>')
-        cells = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in areas)
-        body += _table(t.CONTEST_AREA_COLUMNS, cells, caption=t.CONTEST_AREAS_CAPTION)
-        if board:
-            cells = "".join("<tr>" + "".join(_cell(v) for v in (
-                b.rank, b.name, names.get(b.area, b.area), masked(b.phone), b.correct, b.seconds,
-                b.prediction if b.prediction is not None else "")) + "</tr>" for b in board)
-            body += _table(t.CONTEST_BOARD_COLUMNS, cells, caption=t.CONTEST_BOARD_CAPTION)
-        else:
-            body += f"<p>{e(t.CONTEST_BOARD_EMPTY)}</p>"
-        if not closed:
-            body += self.admin._form_html(f"{base}/close", f'<button class="secondary">{e(t.CONTEST_CLOSE)}</button>', ctx)
-        return self.admin._page(contest.name, body, ctx, nav="contests")
+            board = [(b.rank, b.name, names.get(b.area, b.area), masked(b.phone), b.correct, b.seconds,
+                      b.prediction if b.prediction is not None else "") for b in cs.standings(s, rnd, now)[:50]]
+            announcements = self._announcements(s, all_rounds)
+            name, contest_id, closed = contest.name, contest.id, contest.status == "closed"
+        return page(ctx, "contest.html", title=name, nav="contests", notice=notice, lines=lines, areas=areas, board=board,
+                    announcements=announcements, closed=closed, base=f"{PREFIX}/contests/{contest_id}")
+
+    @staticmethod
+    def _announcements(s, rounds: list[ContestRound]) -> list[tuple]:
+        """Each announcement campaign of the contest's rounds: round, kind, when it goes out, where it stands."""
+        out = []
+        for rnd in rounds:
+            for kind in ANNOUNCEMENTS:
+                row = s.scalar(select(Campaign).where(Campaign.key == f"contest:{rnd.id}:{kind}"))
+                if row is None:
+                    continue
+                started = s.scalar(select(CampaignRun.id).where(CampaignRun.campaign_id == row.id).limit(1)) is not None
+                state = "cancelled" if row.status == "cancelled" else "started" if started else "waiting"
+                out.append((rnd.number, t.CONTEST_ANNOUNCEMENT_KINDS[kind], row.run_at, t.CONTEST_ANNOUNCEMENT_STATES[state]))
+        return out
 
     def close(self, ctx: Ctx) -> Response:
         with self.db.session() as s:
             contest = self._contest(s, ctx)
             if contest is None:
-                return self.admin._error(404, t.CONTEST_NOT_FOUND, ctx)
+                return error(ctx.request, 404, t.CONTEST_NOT_FOUND, ctx)
             if contest.status == "closed":
                 notice = t.CONTEST_ALREADY_CLOSED
             else:
@@ -170,7 +152,7 @@ class ContestPages:
         with self.db.session() as s, tempfile.TemporaryDirectory() as tmp:
             contest = self._contest(s, ctx)
             if contest is None:
-                return self.admin._error(404, t.CONTEST_NOT_FOUND, ctx)
+                return error(ctx.request, 404, t.CONTEST_NOT_FOUND, ctx)
             now = self._now()
             rnd = cs.latest_round(s, contest.id, now)
             path = workbook(s, contest, rnd, self.service.quiz, self._names(), now,
@@ -179,7 +161,3 @@ class ContestPages:
         headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{path.name}"'}
         return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers=headers)
-
-
-def _local(when) -> str:
-    return cs.utc(when).astimezone(cs.TZ).strftime("%d/%m/%Y %H:%M")

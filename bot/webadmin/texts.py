@@ -177,12 +177,19 @@ CONTEST_EXPORT = "Tải tệp Excel cho ban tổ chức"
 CONTEST_CLOSE = "Đóng cuộc thi và thông báo kết quả"
 CONTEST_CLOSED = "Đã đóng cuộc thi. Kết quả được gửi tới người đăng ký nhận tin (chỉ ghi tên hiển thị)."
 CONTEST_ALREADY_CLOSED = "Cuộc thi này đã đóng từ trước."
+CONTEST_ANNOUNCEMENTS_CAPTION = "Thông báo gửi người đăng ký nhận tin"
+CONTEST_ANNOUNCEMENT_COLUMNS = ("Vòng", "Thông báo", "Gửi lúc (giờ Việt Nam)", "Trạng thái")
+CONTEST_ANNOUNCEMENT_KINDS = {"opening": "Mở cuộc thi", "reminder": "Nhắc sắp hết hạn", "results": "Kết quả"}
+CONTEST_ANNOUNCEMENT_STATES = {"waiting": "chờ đến giờ gửi", "started": "đã bắt đầu gửi", "cancelled": "đã huỷ"}
 DISLIKED_TITLE = "Câu trả lời bị người dân chấm 👎"
-DISLIKED_INTRO = ("Mỗi dòng là một câu bot đã trả lời nhưng người dân chấm 👎. Nếu mục trả lời sai hoặc thiếu, bấm «Sửa mục». "
-                  "Nếu mục đúng nhưng người dân hỏi theo cách khác, bấm «Thêm làm cách hỏi khác» để bot nhận ra lần sau.")
-DISLIKED_COLUMNS = ("Thời gian", "Người dân hỏi", "Bot đã trả lời", "Mã mục", "")
+DISLIKED_INTRO = ("Mỗi dòng là một câu trả lời người dân chấm 👎, của bot hoặc của cán bộ. Nếu mục bot dùng sai hoặc thiếu, "
+                  "bấm «Sửa mục». Nếu mục đúng nhưng người dân hỏi theo cách khác, bấm «Thêm làm cách hỏi khác» để bot "
+                  "nhận ra lần sau. Với câu cán bộ trả lời, bấm «Xem câu hỏi» để xem lại và trả lời thêm.")
+DISLIKED_COLUMNS = ("Thời gian", "Người dân hỏi", "Câu trả lời", "Mã", "")
 DISLIKED_EMPTY = "Chưa có câu trả lời nào bị chấm 👎."
 DISLIKED_GONE = "(mục này không còn trong kho)"
+DISLIKED_TEAM = "Tổ công nghệ số cộng đồng đã trả lời"
+DISLIKED_OPEN = "Xem câu hỏi"
 DISLIKED_EDIT = "Sửa mục"
 DISLIKED_ADD_PHRASING = "Thêm làm cách hỏi khác"
 DISLIKED_ADDED = "Đã thêm câu hỏi làm cách hỏi khác của mục «{id}» (phiên bản {version})."

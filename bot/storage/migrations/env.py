@@ -8,6 +8,7 @@ import bot.faq.models  # noqa: F401  (FAQ version tables)
 import bot.webadmin.models  # noqa: F401  (web admin accounts and sessions)
 import bot.channels.web_messages  # noqa: F401  (the web chat's messages)
 import bot.contests.models  # noqa: F401  (contests, rounds, entries, answers)
+import bot.channels.web_push_models  # noqa: F401  (web chat push subscriptions)
 from bot.storage.models import Base
 
 connection = context.config.attributes["connection"]
