@@ -170,9 +170,10 @@ def small_engine(small_index, embedder) -> Engine:
 # Test lanes (README, "The two commands"): `-m "not slow and not browser and not quality and not postgres"`
 # is the fast lane for a developer's edit loop; CI runs everything.
 _LANES = {
-    "browser": ("tests/test_browser.py", "tests/test_admin_browser.py", "tests/test_web_live_browser.py"),
+    "browser": ("tests/test_browser.py", "tests/test_admin_browser.py", "tests/test_web_live_browser.py",
+                "tests/test_handoff_browser.py", "tests/test_web_push_browser.py"),
     "quality": ("tests/test_quality.py",),
-    "postgres": ("tests/test_outbox_postgres.py", "tests/test_two_workers.py"),
+    "postgres": ("tests/test_outbox_postgres.py", "tests/test_two_workers.py", "tests/test_contests_postgres.py"),
     "slow": (
         "tests/test_load.py", "tests/test_two_workers.py", "tests/test_outbox_crash.py", "tests/test_run.py",
         "tests/test_warmup.py::test_bot_run", "tests/test_roles_cli.py", "tests/test_webadmin.py::test_admin_user_cli",
