@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.areas import ALL
 from bot.channels import registry
 from bot.relay.models import AuditEntry, RoleGrant, RoleInvite
-from bot.vntime import aware  # noqa: F401  (TODO after merges: callers import bot.vntime)
+from bot.vntime import aware
 from bot.storage.models import User, utcnow
 
 ROLES = ("team", "admin")

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.relay import roles
-from bot.relay.roles import aware
+from bot.vntime import aware
 from bot.storage.models import utcnow
 from bot.webadmin.models import WebAccount, WebSession
 
