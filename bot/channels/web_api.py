@@ -52,8 +52,8 @@ class ApiError(Exception):
         return JSONResponse({"error": self.error, "message": self.message}, self.status, headers=NO_STORE)
 
 
-async def read_json_object(request: Request, limit: int) -> dict:
-    """The body as a JSON object, or ApiError: 415 not JSON, 413 too large, 400 malformed, 422 not an object."""
+async def read_json(request: Request, limit: int) -> object:
+    """The body as a JSON value, or ApiError: 415 not JSON, 413 too large, 400 malformed."""
     media_type, _, params = request.headers.get("content-type", "").partition(";")
     charset = params.strip().lower().removeprefix("charset=").strip('"') if params.strip() else "utf-8"
     if media_type.strip().lower() != "application/json" or charset not in ("utf-8", "utf8"):
@@ -62,9 +62,14 @@ async def read_json_object(request: Request, limit: int) -> dict:
     if body is None:
         raise ApiError(413, f"body larger than {limit} bytes", messages.WEB_TOO_LARGE)
     try:
-        data = parse_json(body)
+        return parse_json(body)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
+
+
+async def read_json_object(request: Request, limit: int) -> dict:
+    """The body as a JSON object, or ApiError: as `read_json`, and 422 when it is not an object."""
+    data = await read_json(request, limit)
     if not isinstance(data, dict):
         raise ApiError(422, "body must be a JSON object")
     return data

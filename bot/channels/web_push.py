@@ -46,8 +46,7 @@ from starlette.routing import Route
 from bot import messages
 from bot.backoff import backoff
 from bot.channels import web_push_crypto as crypto
-from bot.channels.inbound import parse_json, read_body
-from bot.channels.web_api import NO_STORE, visitor_of
+from bot.channels.web_api import NO_STORE, ApiError, read_json, visitor_of
 from bot.channels.web_live import WINDOW, LiveFeed
 from bot.channels.web_push_models import ENDPOINT_CHARS, WebPushSubscription as Sub
 from bot.config import SettingsError
@@ -107,89 +106,66 @@ class PushConfig:
 # -- what the browser sends -------------------------------------------------------------------------
 
 
-class Refused(Exception):
-    def __init__(self, status: int, error: str, message: str = messages.WEB_BAD_REQUEST) -> None:
-        super().__init__(error)
-        self.status, self.error, self.message = status, error, message
-
-    def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.error, "message": self.message}, self.status, headers=NO_STORE)
-
-
 def check_endpoint(endpoint: object, config: PushConfig) -> str:
     """The subscription's endpoint, if the server may post to it: https on a known push service (the
     server makes requests to this URL, so no other host: no internal address can be aimed at)."""
     if not isinstance(endpoint, str) or not endpoint:
-        raise Refused(400, "'endpoint' must be a non-empty string")
+        raise ApiError(400, "'endpoint' must be a non-empty string")
     if len(endpoint) > ENDPOINT_CHARS or not endpoint.isascii() or not endpoint.isprintable() or " " in endpoint:
-        raise Refused(400, f"'endpoint' must be a URL of at most {ENDPOINT_CHARS} printable ASCII characters")
+        raise ApiError(400, f"'endpoint' must be a URL of at most {ENDPOINT_CHARS} printable ASCII characters")
     try:
         parts = urlsplit(endpoint)
         parts.port  # noqa: B018 - ValueError for a port that is not a number in range
     except ValueError:
-        raise Refused(400, "'endpoint' is not a valid URL") from None
+        raise ApiError(400, "'endpoint' is not a valid URL") from None
     host = (parts.hostname or "").lower()
     if "@" in parts.netloc or not host or parts.fragment:
-        raise Refused(400, "'endpoint' must be a plain URL (no user name, no fragment)")
+        raise ApiError(400, "'endpoint' must be a plain URL (no user name, no fragment)")
     local = config.allow_http and host in LOCAL_HOSTS
     if parts.scheme != "https" and not (local and parts.scheme == "http"):
-        raise Refused(400, "'endpoint' must be an https:// URL")
+        raise ApiError(400, "'endpoint' must be an https:// URL")
     if local:
         return endpoint
     try:
         ipaddress.ip_address(host)
-        raise Refused(400, "'endpoint' must name a push service, not an IP address")
+        raise ApiError(400, "'endpoint' must name a push service, not an IP address")
     except ValueError:
         pass
     if not any(host == s or host.endswith("." + s) for s in config.services):
-        raise Refused(400, f"'endpoint' is not on a known push service ({', '.join(config.services)}: WEB_PUSH_SERVICES)")
+        raise ApiError(400, f"'endpoint' is not on a known push service ({', '.join(config.services)}: WEB_PUSH_SERVICES)")
     return endpoint
 
 
 def check_key(keys: dict, name: str, size: int) -> str:
     value = keys.get(name)
     if not isinstance(value, str) or not value:
-        raise Refused(400, f"'keys.{name}' must be a non-empty base64url string")
+        raise ApiError(400, f"'keys.{name}' must be a non-empty base64url string")
     try:
         raw = crypto.b64url_decode(value)
     except ValueError:
-        raise Refused(400, f"'keys.{name}' is not base64url") from None
+        raise ApiError(400, f"'keys.{name}' is not base64url") from None
     if len(raw) != size:
-        raise Refused(400, f"'keys.{name}' must be {size} bytes, not {len(raw)}")
+        raise ApiError(400, f"'keys.{name}' must be {size} bytes, not {len(raw)}")
     if name == "p256dh":
         try:
             crypto.load_public_point(raw)
         except ValueError:
-            raise Refused(400, "'keys.p256dh' is not an uncompressed P-256 public key") from None
+            raise ApiError(400, "'keys.p256dh' is not an uncompressed P-256 public key") from None
     return crypto.b64url(raw)
 
 
 def parse_subscription(data: object, config: PushConfig) -> tuple[str, str, str]:
-    """(endpoint, p256dh, auth) of a PushSubscription's JSON (`subscription.toJSON()`), or Refused (400)."""
+    """(endpoint, p256dh, auth) of a PushSubscription's JSON (`subscription.toJSON()`), or ApiError (400)."""
     if not isinstance(data, dict):
-        raise Refused(400, "body must be a JSON object: the browser's PushSubscription")
+        raise ApiError(400, "body must be a JSON object: the browser's PushSubscription")
     endpoint = check_endpoint(data.get("endpoint"), config)
     expires = data.get("expirationTime")
     if expires is not None and (isinstance(expires, bool) or not isinstance(expires, (int, float)) or expires < 0):
-        raise Refused(400, "'expirationTime' must be null or a number of milliseconds")
+        raise ApiError(400, "'expirationTime' must be null or a number of milliseconds")
     keys = data.get("keys")
     if not isinstance(keys, dict):
-        raise Refused(400, "'keys' must be an object with 'p256dh' and 'auth'")
+        raise ApiError(400, "'keys' must be an object with 'p256dh' and 'auth'")
     return endpoint, check_key(keys, "p256dh", 65), check_key(keys, "auth", 16)
-
-
-async def read_object(request: Request, limit: int) -> object:
-    media_type, _, params = request.headers.get("content-type", "").partition(";")
-    charset = params.strip().lower().removeprefix("charset=").strip('"') if params.strip() else "utf-8"
-    if media_type.strip().lower() != "application/json" or charset not in ("utf-8", "utf8"):
-        raise Refused(415, "Content-Type must be application/json (UTF-8)")
-    body = await read_body(request, limit)
-    if body is None:
-        raise Refused(413, f"body larger than {limit} bytes", messages.WEB_TOO_LARGE)
-    try:
-        return parse_json(body)
-    except ValueError as exc:
-        raise Refused(400, str(exc)) from None
 
 
 # -- the routes -------------------------------------------------------------------------------------
@@ -210,7 +186,7 @@ class PushApi:
         ]
 
     def _off(self) -> JSONResponse:
-        return Refused(404, "web push is off (WEB_PUSH_VAPID_PRIVATE_KEY is not set)", messages.WEB_NOT_FOUND).response()
+        return ApiError(404, "web push is off (WEB_PUSH_VAPID_PRIVATE_KEY is not set)", messages.WEB_NOT_FOUND).response()
 
     async def key(self, request: Request) -> Response:
         if self.config is None:
@@ -226,8 +202,8 @@ class PushApi:
             raise _Answer(refused)
         visitor = visitor_of(request)
         if not visitor:
-            raise Refused(403, "no visitor cookie: load the chat page first")
-        return visitor, await read_object(request, self.limit)
+            raise ApiError(403, "no visitor cookie: load the chat page first")
+        return visitor, await read_json(request, self.limit)
 
     async def subscribe(self, request: Request) -> Response:
         if self.config is None:
@@ -235,7 +211,7 @@ class PushApi:
         try:
             visitor, data = await self._visitor_and_body(request)
             endpoint, p256dh, auth = parse_subscription(data, self.config)
-        except Refused as exc:
+        except ApiError as exc:
             return exc.response()
         except _Answer as answer:
             return answer.response
@@ -246,7 +222,7 @@ class PushApi:
                 created = await self.db.run(self._subscribe, visitor, endpoint, p256dh, auth)
         except SQLAlchemyError as exc:
             log.warning("web push: storing a subscription failed (%s)", type(exc).__name__)
-            return Refused(503, "database unavailable", messages.WEB_ERROR).response()
+            return ApiError(503, "database unavailable", messages.WEB_ERROR).response()
         log.info("web push: %s subscription %s", "new" if created else "renewed", _host(endpoint))
         return JSONResponse({"subscribed": True}, 201 if created else 200, headers=NO_STORE)
 
@@ -256,8 +232,8 @@ class PushApi:
         try:
             visitor, data = await self._visitor_and_body(request)
             if not isinstance(data, dict) or not isinstance(data.get("endpoint"), str) or not data["endpoint"]:
-                raise Refused(400, "body must be a JSON object with the subscription's 'endpoint'")
-        except Refused as exc:
+                raise ApiError(400, "body must be a JSON object with the subscription's 'endpoint'")
+        except ApiError as exc:
             return exc.response()
         except _Answer as answer:
             return answer.response
@@ -265,7 +241,7 @@ class PushApi:
             removed = await self.db.run(self._unsubscribe, visitor, data["endpoint"][:ENDPOINT_CHARS + 1])
         except SQLAlchemyError as exc:
             log.warning("web push: removing a subscription failed (%s)", type(exc).__name__)
-            return Refused(503, "database unavailable", messages.WEB_ERROR).response()
+            return ApiError(503, "database unavailable", messages.WEB_ERROR).response()
         return JSONResponse({"subscribed": False, "removed": removed}, headers=NO_STORE)
 
     def _subscribe(self, visitor: str, endpoint: str, p256dh: str, auth: str) -> bool:
