@@ -100,10 +100,6 @@ def sending(settings: Any) -> list[str]:
     return [spec.name for spec in CHANNELS if not spec.outbox or spec.configured(settings)]
 
 
-def buttons(name: str) -> bool:
-    return get(name).buttons if known(name) else True
-
-
 def text_limit() -> int:
     """The longest message every channel takes in one piece (a campaign text must fit all of them)."""
     return min(spec.max_text for spec in CHANNELS if spec.max_text)
