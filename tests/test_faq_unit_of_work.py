@@ -79,3 +79,19 @@ def test_concurrent_writers_queue_and_lose_no_entry(kb, db):
     assert {f"uow-race-{i}" for i in range(8)} <= ids_on_disk(kb)
     assert versions(db) == 8
     assert {e["id"] for e in store.entries()} >= {f"uow-race-{i}" for i in range(8)}
+
+
+def test_a_savepoint_rolled_back_after_the_change_leaves_it_to_the_outer_commit(kb, db):
+    """A later step of the same message failing inside a savepoint (a quiz answer given twice) must not drop the
+    staged files: the outer transaction commits the version, so its files go in."""
+    store = FaqStore(kb, db)
+    with db.session() as s:
+        store.apply({"uow-three": entry("uow-three", "Hồ sơ trực tuyến nộp xong bao lâu có kết quả?")}, "cli:test", "t",
+                    session=s)
+        try:
+            with s.begin_nested():
+                raise RuntimeError("an inner step failed")
+        except RuntimeError:
+            pass
+    assert "uow-three" in ids_on_disk(kb) and versions(db) == 1
+    assert not list((kb / "faq").glob(".*.tmp"))

@@ -399,7 +399,10 @@ class FaqStore:
     def _swap_at_commit(self, session: Session, staged: dict[str, Path | None], release) -> None:
         """Move the staged files into place when `session` commits, then let the next writer in; drop them
         when it rolls back."""
+        done: list[bool] = []  # a listener cannot remove itself while it runs: a spent one does nothing
+
         def committed(_s) -> None:
+            done.append(True)
             event.remove(session, "after_soft_rollback", rolled_back)
             try:
                 for name, tmp in staged.items():
@@ -411,13 +414,16 @@ class FaqStore:
             finally:
                 release()
 
-        def rolled_back(_s, _previous) -> None:
+        def rolled_back(_s, previous) -> None:
+            if done or previous.parent is not None:  # a savepoint or an inner transaction: the outer one decides
+                return
+            done.append(True)
             event.remove(session, "after_commit", committed)
             _discard(staged)
             release()
 
         event.listen(session, "after_commit", committed, once=True)
-        event.listen(session, "after_soft_rollback", rolled_back, once=True)
+        event.listen(session, "after_soft_rollback", rolled_back)
 
     def _stage(self, files: dict[str, list[Entry]], before: dict[str, list[Entry]]) -> dict[str, Path | None]:
         """Write each changed file next to its target and check it with the knowledge loader; None: remove."""
