@@ -130,6 +130,7 @@ def evaluate(engine: Engine, items: list[Labelled]) -> dict:
             "id": item.id,
             "question": item.question,
             "style": item.style,
+            "variant_of": item.variant_of,
             "topic": item.topic,
             "in_scope": item.in_scope,
             "answerable": item.answerable,
@@ -157,11 +158,19 @@ def evaluate_merge(results: list[dict]) -> dict:
 
 
 def grouped_metrics(rows: list[dict]) -> dict:
-    """Metrics overall, per style, per topic and for the out-of-scope questions."""
+    """Metrics overall, per style, per topic and for the out-of-scope questions.
+
+    The style groups hold different questions (every original is accented, only some also have a
+    folded copy); the pair groups compare like with like: each folded copy and its own original."""
     groups: dict[str, list[dict]] = defaultdict(list)
+    by_id = {row.get("id"): row for row in rows if row.get("id")}
     for row in rows:
         groups["overall"].append(row)
         groups[f"style:{row['style']}"].append(row)
+        original = by_id.get(row.get("variant_of") or None)
+        if original is not None:
+            groups["pair:accented"].append(original)
+            groups["pair:unaccented"].append(row)
         if row["topic"]:
             groups[f"topic:{row['topic']}"].append(row)
         if not row["in_scope"]:

@@ -68,3 +68,19 @@ def test_eval_prints_metrics_by_style(small_kb, small_index, tmp_path):
     assert metrics["overall"]["hit@1"] == 1.0 and metrics["overall"]["oos_decline"] == 1.0
     assert {"style:accented", "style:unaccented"} <= set(metrics)
     assert metrics["overall"]["p95_ms"] >= metrics["overall"]["p50_ms"] > 0
+
+
+def test_eval_pairs_each_folded_copy_with_its_own_original():
+    from bot.evaluation import grouped_metrics
+
+    def row(id_, style, variant_of, outcome):
+        return {"id": id_, "style": style, "variant_of": variant_of, "topic": "", "in_scope": True, "answerable": True,
+                "outcome": outcome, "rr": 1.0, "latency_ms": 1.0, "top": "faq:a", "expected": ["faq:a"], "confidence": 1.0}
+
+    rows = [row("p1", "accented", "", "answered_wrong"), row("p1f", "unaccented", "p1", "answered_right"),
+            row("p2", "accented", "", "answered_right"), row("p3f", "unaccented", "p9", "answered_right")]
+    metrics = grouped_metrics(rows)
+    # p2 has no folded copy and p3f's original is not in the set: neither is paired
+    assert metrics["pair:accented"]["n"] == metrics["pair:unaccented"]["n"] == 1
+    assert metrics["pair:accented"]["hit@1"] == 0.0 and metrics["pair:unaccented"]["hit@1"] == 1.0
+    assert metrics["style:accented"]["n"] == 2
