@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot import intents
 from bot.retrieval.engine import CALIBRATION, SCOPE, Engine, decide
 
 OVERLAY_DIR = Path("tests/data/real/labels")
@@ -108,6 +109,8 @@ def relabel(items: list[Labelled], labels: dict[str, tuple[set[str], set[str]]])
 
 
 def outcome(item: Labelled, mode: str, chunk_id: str, candidates: list[str]) -> str:
+    """What happened to the question. Mode "emergency": the conversation replied with the emergency
+    numbers before asking the engine (no entry), which counts as a decline."""
     if not item.in_scope:
         return {"answer": "oos_answered", "clarify": "oos_clarified"}.get(mode, "oos_declined")
     if mode == "answer":
@@ -126,6 +129,9 @@ def evaluate(engine: Engine, items: list[Labelled]) -> dict:
         ranking = [r["chunk_id"] for r in answer.ranking]
         rank = next((r for r, cid in enumerate(ranking, 1) if cid in item.expected), None)
         candidates = [c["chunk_id"] for c in answer.candidates]
+        mode, chunk_id = answer.mode, answer.chunk_id
+        if intents.is_emergency(item.question):  # as the conversation does, before the engine
+            mode, chunk_id, candidates = "emergency", "", []
         row = {
             "id": item.id,
             "question": item.question,
@@ -134,11 +140,11 @@ def evaluate(engine: Engine, items: list[Labelled]) -> dict:
             "topic": item.topic,
             "in_scope": item.in_scope,
             "answerable": item.answerable,
-            "mode": answer.mode,
-            "outcome": outcome(item, answer.mode, answer.chunk_id, candidates),
+            "mode": mode,
+            "outcome": outcome(item, mode, chunk_id, candidates),
             "rr": 1.0 / rank if rank else 0.0,
             "latency_ms": answer.latency_ms,
-            "chunk_id": answer.chunk_id,
+            "chunk_id": chunk_id,
             "candidates": candidates,
             "confidence": answer.confidence,
             "top": ranking[0] if ranking else "",
@@ -190,6 +196,7 @@ def _metrics(rows: list[dict]) -> dict:
     oos = len(rows) - len(in_scope)
     lat = np.array([r["latency_ms"] for r in rows]) if rows else np.zeros(1)
     out = {"n": len(rows), "answerable": len(answerable), "no_answer": unanswerable, "oos": oos, **count}
+    out["emergency"] = sum(r.get("mode") == "emergency" for r in rows)  # given the emergency numbers
     out.update(
         {
             # how much of what people ask the knowledge base answers at all (labels, not the engine)
@@ -217,7 +224,7 @@ REPORT_COLUMNS = (
     ("n", "n"), ("kb_answers", "kb.ans"), ("kb_answers_or_partly", "kb.part"), ("hit@1", "right"), ("useful", "useful"), ("top1", "top1"),
     ("wrong", "wrong"), ("false_decline", "decl.ans"),
     ("no_answer_declined", "decl.none"), ("oos_decline", "oos.decl"), ("clarified_right", "clar.ok"),
-    ("clarified_wrong", "clar.no"), ("answered_partly", "partly"), ("mrr", "mrr"), ("p95_ms", "p95_ms"),
+    ("clarified_wrong", "clar.no"), ("answered_partly", "partly"), ("emergency", "emerg."), ("mrr", "mrr"), ("p95_ms", "p95_ms"),
 )
 
 
@@ -226,7 +233,7 @@ def format_report(metrics: dict) -> str:
     entry (kb.part: or one answering part of it), right/useful/top1/decl.ans of the answerable questions
     (top1: the entry ranked first is right, whatever was decided),
     wrong of the in-scope ones, decl.none of those the base has no answer for, oos.decl of the out-of-scope ones;
-    clar.ok, clar.no and partly are counts."""
+    clar.ok, clar.no, partly and emerg. (given the emergency numbers) are counts."""
     lines = [f"{'group':26}" + "".join(f"{title:>10}" for _, title in REPORT_COLUMNS)]
     for name, m in metrics.items():
         lines.append(f"{name[:26]:26}" + "".join(f"{str(m.get(key, '-')):>10}" for key, _ in REPORT_COLUMNS))
@@ -240,7 +247,7 @@ def risk_coverage(rows: list[dict], thresholds: list[float] | None = None) -> li
     in_scope = sum(r["in_scope"] for r in rows) or 1
     curve = []
     for t in thresholds:
-        answered = [r for r in rows if r["top"] and r["confidence"] >= t and not _blocked(r)]
+        answered = [r for r in rows if r["top"] and r["confidence"] >= t and not _blocked(r) and r["mode"] != "emergency"]
         wrong = [r for r in answered if not r["in_scope"] or (r["top"] not in r["expected"] and r["top"] not in r["partly"])]
         wrong_in_scope = sum(1 for r in wrong if r["in_scope"])
         curve.append(
@@ -335,6 +342,8 @@ def replay(rows: list[dict], calibration: dict[str, float], scope: dict[str, flo
         best = {**scored[0][2], "scope": _p(scope, scored[0][2])} if scored else {}
         misses = [f.get("audience_miss", 0.0) > 0 for _, _, f in scored]
         mode, chosen = decide([c for c, _, _ in scored], [p for _, p, _ in scored], best, misses=misses, **thresholds)
+        if r["mode"] == "emergency":  # answered before the engine, whatever its weights
+            mode, chosen = "emergency", []
         chunk = scored[chosen[0]][0] if mode == "answer" else ""
         offered = [scored[n][0] for n in chosen] if mode == "clarify" else []
         item = Labelled(r["question"], set(r["expected"]), in_scope=r["in_scope"], partly=set(r["partly"]))

@@ -84,3 +84,15 @@ def test_eval_pairs_each_folded_copy_with_its_own_original():
     assert metrics["pair:accented"]["n"] == metrics["pair:unaccented"]["n"] == 1
     assert metrics["pair:accented"]["hit@1"] == 0.0 and metrics["pair:unaccented"]["hit@1"] == 1.0
     assert metrics["style:accented"]["n"] == 2
+
+
+def test_eval_counts_an_emergency_as_the_conversation_answers_it(small_kb, small_index, tmp_path):
+    labelled = [
+        {"question": "có người bị tai nạn giao thông bất tỉnh, phải gọi ai", "expected": [], "in_scope": True, "topic": "khancap"},
+        {"question": "Quét mã QR để trả tiền thế nào?", "expected": ["thanhtoan-ma-qr"], "in_scope": True},
+    ]
+    (tmp_path / "set.jsonl").write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in labelled), encoding="utf-8")
+    result = run_bot("eval", tmp_path / "set.jsonl", "--kb", small_kb, "--index", small_index, "--json")
+    overall = json.loads(result.stdout)["overall"]
+    # the emergency numbers, never an entry: not a wrong answer, and the only emergency counted
+    assert overall["emergency"] == 1 and overall["declined_no_answer"] == 1 and overall["answered_wrong"] == 0
