@@ -341,9 +341,10 @@ def replay(rows: list[dict], calibration: dict[str, float], scope: dict[str, flo
         scored = sorted(((c["chunk_id"], _p(calibration, c["features"]), c["features"]) for c in r["pool"]), key=lambda x: -x[1])
         best = {**scored[0][2], "scope": _p(scope, scored[0][2])} if scored else {}
         misses = [f.get("audience_miss", 0.0) > 0 for _, _, f in scored]
-        mode, chosen = decide([c for c, _, _ in scored], [p for _, p, _ in scored], best, misses=misses, **thresholds)
         if r["mode"] == "emergency":  # answered before the engine, whatever its weights
             mode, chosen = "emergency", []
+        else:
+            mode, chosen = decide([c for c, _, _ in scored], [p for _, p, _ in scored], best, misses=misses, **thresholds)
         chunk = scored[chosen[0]][0] if mode == "answer" else ""
         offered = [scored[n][0] for n in chosen] if mode == "clarify" else []
         item = Labelled(r["question"], set(r["expected"]), in_scope=r["in_scope"], partly=set(r["partly"]))

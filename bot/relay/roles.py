@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from bot.areas import ALL
 from bot.channels import registry
 from bot.relay.models import AuditEntry, RoleGrant, RoleInvite
-from bot.vntime import aware
 from bot.storage.models import User, utcnow
+from bot.vntime import aware
 
 ROLES = ("team", "admin")
 # A channel that answers only the person's own requests (the web chat) cannot deliver a notice or an answer
