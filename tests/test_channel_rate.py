@@ -53,9 +53,14 @@ def test_replies_and_campaign_sends_of_one_process_share_the_channel_rate(small_
     async def both() -> None:
         polling = asyncio.create_task(channel.run(stop))
         await asyncio.sleep(1.0)  # polling has started
-        for user in range(REPLIES):  # people writing while the campaign goes out
+        senders = asyncio.create_task(run_senders(db, settings, ["telegram"], stop, until_empty=True, gates=gates))
+        # people write once the campaign is going out (a slow start on a busy machine must not let the
+        # replies finish before the first campaign send)
+        while not any(c.params["chat_id"] in chats for c in fake.calls_of("sendMessage")):
+            await asyncio.sleep(0.02)
+        for user in range(REPLIES):
             fake.inject(fake.message(720_000 + user, "/help"))
-        await run_senders(db, settings, ["telegram"], stop, until_empty=True, gates=gates)
+        await senders
         while len([c for c in fake.calls_of("sendMessage") if int(c.params["chat_id"]) >= 720_000]) < REPLIES:
             await asyncio.sleep(0.1)
         stop.set()
