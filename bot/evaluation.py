@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,9 +90,15 @@ def read_overlays(paths: list[Path]) -> dict[str, tuple[set[str], set[str]]]:
     return labels
 
 
+def _natural(path: Path) -> list:
+    """Sort key reading digit runs as numbers: content9-x before content10-x."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
 def default_overlays(root: Path = Path(".")) -> list[Path]:
+    """The overlay files in the order they apply (later wins): by name, numbers read as numbers."""
     directory = root / OVERLAY_DIR
-    return sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
+    return sorted(directory.glob("*.jsonl"), key=_natural) if directory.is_dir() else []
 
 
 def relabel(items: list[Labelled], labels: dict[str, tuple[set[str], set[str]]]) -> int:

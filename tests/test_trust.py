@@ -284,3 +284,15 @@ def test_a_folded_copy_takes_its_originals_relabelling(tmp_path):
     items = read_labelled(path)
     assert relabel(items, {"q1": ({"faq:cancuoc-o-dau"}, set()), "q2f": ({"faq:y"}, set())}) == 3
     assert [sorted(i.expected) for i in items] == [["faq:cancuoc-o-dau"], ["faq:cancuoc-o-dau"], ["faq:y"]]
+
+
+def test_overlays_apply_in_numeric_name_order_so_a_later_round_wins(tmp_path):
+    from bot.evaluation import OVERLAY_DIR, default_overlays, read_overlays
+
+    directory = tmp_path / OVERLAY_DIR
+    directory.mkdir(parents=True)
+    (directory / "content9-x.jsonl").write_text(json.dumps({"id": "q1", "expected": ["old"]}), encoding="utf-8")
+    (directory / "content10-x.jsonl").write_text(json.dumps({"id": "q1", "expected": ["new"]}), encoding="utf-8")
+    paths = default_overlays(tmp_path)
+    assert [p.name for p in paths] == ["content9-x.jsonl", "content10-x.jsonl"]
+    assert read_overlays(paths)["q1"][0] == {"faq:new"}
