@@ -137,6 +137,9 @@ OUTDATED = {
     "cấp huyện (không còn từ 1/7/2025)": r"(?:UBND|Ủy ban nhân dân) các huyện|các huyện, (?:thị xã|thành phố)|thành phố Điện Biên Phủ|huyện Mường Nhé|thị xã Mường Lay",
     "CCCD gắn chip as the card to bring (nay là thẻ căn cước)": r"CCCD gắn chip|(?<!hoặc )(?<!hoặc thẻ )căn cước công dân gắn chip",
     "Nghị quyết 71/NQ-CP như chương trình thứ hai": r"71/NQ-CP[^.\n]{0,40}về Chương trình hành động",
+    "Thông tư 86/2024 về đăng ký thuế (thay bằng Thông tư 90/2026/TT-BTC từ 1/7/2026)": r"86/2024/TT-BTC",
+    "Thông tư 55/2021, 56/2021, 66/2023 về cư trú (thay bằng Thông tư 116/2026/TT-BCA từ 1/7/2026)":
+        r"55/2021/TT-BCA|56/2021/TT-BCA|66/2023/TT-BCA",
     "lỗi gõ lặp từ": r"\bchỉ chỉ\b|\bmới mới\b",
     "xưng hô không thống nhất": r"[Bb]ác/anh/chị|\b[Aa]nh/chị\b|\bBạn có biết\b",
 }
