@@ -110,6 +110,22 @@ def test_labelled_sets_point_at_existing_entries(kb):
                 assert (e if ":" in e else f"faq:{e}") in ids, (path.name, e)
 
 
+def test_a_folded_copy_keeps_its_originals_labels_after_the_overlays():
+    """An overlay line written for an original must reach a folded copy that has an older line of its own."""
+    from bot.evaluation import default_overlays, read_labelled, read_overlays, relabel
+
+    overlays = read_overlays(default_overlays(ROOT))
+    for path in sorted((ROOT / "tests" / "data" / "real").glob("*.jsonl")):
+        items = read_labelled(path)
+        relabel(items, overlays)
+        by_id = {i.id: i for i in items}
+        differ = [
+            i.id for i in items
+            if i.variant_of in by_id and (i.expected, i.partly) != (by_id[i.variant_of].expected, by_id[i.variant_of].partly)
+        ]
+        assert not differ, (path.name, differ)
+
+
 def test_no_faq_entry_is_overdue_for_review_or_without_a_source(kb):
     today = dt.date.today()
     overdue = kb.overdue(today)
