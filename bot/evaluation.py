@@ -102,11 +102,12 @@ def default_overlays(root: Path = Path(".")) -> list[Path]:
 
 
 def relabel(items: list[Labelled], labels: dict[str, tuple[set[str], set[str]]]) -> int:
-    """Apply overlays in place; returns how many rows changed labels. A folded copy without an overlay
-    of its own takes its original's: it is the same question typed without diacritics."""
+    """Apply overlays in place; returns how many rows changed labels. A folded copy takes its original's
+    overlay (it is the same question typed without diacritics); its own line applies only when the
+    original has none, so a newer line for the original always reaches its copies."""
     changed = 0
     for item in items:
-        key = item.id if item.id in labels else item.variant_of
+        key = item.variant_of if item.variant_of in labels else item.id
         if key and key in labels:
             expected, partly = labels[key]
             if (expected, partly) != (item.expected, item.partly):

@@ -296,3 +296,17 @@ def test_overlays_apply_in_numeric_name_order_so_a_later_round_wins(tmp_path):
     paths = default_overlays(tmp_path)
     assert [p.name for p in paths] == ["content9-x.jsonl", "content10-x.jsonl"]
     assert read_overlays(paths)["q1"][0] == {"faq:new"}
+
+
+def test_a_folded_copy_follows_its_originals_overlay_over_its_own_line(tmp_path):
+    from bot.evaluation import read_labelled, relabel
+
+    rows = [
+        {"id": "q1", "question": "Làm căn cước ở đâu?", "expected": [], "in_scope": True},
+        {"id": "q1f", "question": "Lam can cuoc o dau?", "expected": [], "in_scope": True, "style": "unaccented", "variant_of": "q1"},
+    ]
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    items = read_labelled(path)
+    relabel(items, {"q1": ({"faq:new"}, set()), "q1f": ({"faq:old"}, set())})
+    assert [sorted(i.expected) for i in items] == [["faq:new"], ["faq:new"]]
